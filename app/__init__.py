@@ -1,0 +1,134 @@
+"""Steward: run an ERP/CRM product after go-live.
+
+``create_app`` is the composition root: it reads settings, wires the shared machinery from
+``app.core`` and registers every domain's API blueprints and pages.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, send_from_directory
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_wtf.csrf import CSRFProtect
+
+from app.config import Settings, check_production
+from app.core import errors, metrics
+from app.core.db import db
+from app.core.outbox import dispatch_committed
+
+csrf = CSRFProtect()
+migrate = Migrate()
+
+
+def _migrations_dir() -> str:
+    """Beside the package in a checkout; in the working directory for an installed package."""
+    beside = Path(__file__).resolve().parent.parent / "migrations"
+    return str(beside if beside.is_dir() else Path.cwd() / "migrations")
+
+
+def _api_settings() -> dict[str, Any]:
+    return {
+        "API_TITLE": "Steward API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
+        "API_SPEC_OPTIONS": {
+            "info": {"description": "Tickets, catalogue, identity and audit of Steward."},
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    }
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build a Steward application; ``config`` overrides settings read from the environment."""
+    app = Flask(__name__, instance_path=None)
+    settings = Settings.from_env()
+    app.config.update(settings.as_flask_config())
+    app.config.update(_api_settings())
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.ENV == "production",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=settings.ATTACHMENT_MAX_BYTES + 1024 * 1024,
+    )
+    if config:
+        app.config.update(config)
+        if "REDIS_URL" in config:
+            app.config["EMBEDDED_JOBS"] = not config["REDIS_URL"]
+    check_production(app.config)
+    os.makedirs(app.config["INSTANCE_PATH"], exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
+    csrf.init_app(app)
+    api = Api(app)
+    app.extensions["steward.api"] = api
+    errors.register_error_handlers(app)  # after the Api, so ours answer every error
+    metrics.instrument(app)
+
+    from app.identity.auth import init_auth
+
+    init_auth(app)
+    _register_domains(app, api)
+    _register_docs_assets(app)
+
+    @app.context_processor
+    def _navigation() -> dict[str, Any]:
+        from flask_login import current_user
+
+        from app.core.navigation import nav_for
+
+        user = current_user if current_user.is_authenticated else None
+        return {"nav_items": nav_for(user) if user else []}
+
+    @app.teardown_request
+    def _dispatch_outbox(exc: BaseException | None) -> None:
+        if exc is None:
+            dispatch_committed(app, db.session)
+
+    from app import cli
+
+    cli.register(app)
+    if app.config["EMBEDDED_JOBS"] and not app.config.get("TESTING"):
+        from workers.embedded import start_on_first_request
+
+        start_on_first_request(app)
+    return app
+
+
+def _register_domains(app: Flask, api: Api) -> None:
+    from app.catalogue import api as catalogue_api
+    from app.catalogue import views as catalogue_views
+    from app.core import api as core_api
+    from app.core import views as core_views
+    from app.identity import api as identity_api
+    from app.identity import views as identity_views
+
+    for module in (core_api, identity_api, catalogue_api):
+        for blueprint in module.blueprints():
+            csrf.exempt(blueprint)  # bearer tokens, no cookies: CSRF does not apply
+            api.register_blueprint(blueprint, url_prefix="/api/v1")
+    for module in (core_views, identity_views, catalogue_views):
+        app.register_blueprint(module.blueprint)
+
+
+def _register_docs_assets(app: Flask) -> None:
+    """Swagger UI comes from an installed package, served locally (no CDN at run time)."""
+    import swagger_ui_bundle
+
+    @app.route("/api/docs/assets/<path:filename>")
+    def swagger_assets(filename: str):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)

@@ -1,0 +1,1 @@
+"""Catalogue: ERP modules, support groups, business calendars and SLA policies."""

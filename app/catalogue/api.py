@@ -1,0 +1,225 @@
+"""Catalogue API: ERP modules, support groups and business calendars (admins change them)."""
+
+from __future__ import annotations
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.catalogue import service
+from app.catalogue.models import BusinessCalendar, Module, SupportGroup
+from app.catalogue.schemas import (
+    CalendarList,
+    CalendarPatchSchema,
+    CalendarSchema,
+    GroupList,
+    GroupSchema,
+    HolidayImportSchema,
+    HolidaySchema,
+    ModuleList,
+    ModulePatchSchema,
+    ModuleSchema,
+)
+from app.core.db import db
+from app.core.errors import ValidationFailed
+from app.core.etag import check_if_match, etag_for
+from app.core.permissions import Permission, require
+from app.identity.auth import current_actor
+from app.identity.service import find_user_by_email
+
+blp = Blueprint("catalogue_api", __name__, description="ERP modules, support groups, calendars")
+
+
+def blueprints() -> list[Blueprint]:
+    return [blp]
+
+
+def dump_module(module: Module) -> dict:
+    return {
+        "id": module.id,
+        "code": module.code,
+        "name": module.name,
+        "description": module.description,
+        "active": module.active,
+        "owner": module.owner.email if module.owner else None,
+        "support_group": module.support_group.code if module.support_group else None,
+        "calendar": module.calendar.code if module.calendar else None,
+    }
+
+
+def dump_group(group: SupportGroup) -> dict:
+    return {
+        "code": group.code,
+        "name": group.name,
+        "email": group.email,
+        "members": sorted(u.email for u in group.members),
+    }
+
+
+def dump_calendar(calendar: BusinessCalendar) -> dict:
+    return {
+        "code": calendar.code,
+        "name": calendar.name,
+        "timezone": calendar.timezone,
+        "working_hours": calendar.working_hours,
+        "country": calendar.country,
+        "holidays": [{"day": h.day, "name": h.name} for h in calendar.holidays],
+    }
+
+
+@blp.route("/modules")
+class Modules(MethodView):
+    @blp.response(200, ModuleList)
+    def get(self):
+        """Every ERP module (a short list: not paginated beyond one page)."""
+        require(current_actor(), Permission.CATALOGUE_VIEW)
+        return {
+            "items": [dump_module(m) for m in service.list_modules(db.session)],
+            "next_cursor": None,
+        }
+
+    @blp.arguments(ModuleSchema)
+    @blp.response(201, ModuleSchema)
+    def post(self, body: dict):
+        """Create an ERP module."""
+        actor = current_actor()
+        require(actor, Permission.CATALOGUE_MANAGE)
+        module = service.create_module(db.session, actor, **body)
+        db.session.commit()
+        return dump_module(module), 201, {"ETag": etag_for("module", module.code, module.version)}
+
+
+@blp.route("/modules/<code>")
+class ModuleItem(MethodView):
+    @blp.response(200, ModuleSchema)
+    def get(self, code: str):
+        """One module."""
+        require(current_actor(), Permission.CATALOGUE_VIEW)
+        module = service.get_module(db.session, code)
+        return dump_module(module), 200, {"ETag": etag_for("module", module.code, module.version)}
+
+    @blp.arguments(ModulePatchSchema)
+    @blp.response(200, ModuleSchema)
+    def patch(self, body: dict, code: str):
+        """Change a module (If-Match)."""
+        actor = current_actor()
+        require(actor, Permission.CATALOGUE_MANAGE)
+        module = service.get_module(db.session, code)
+        check_if_match(
+            request.headers.get("If-Match"), etag_for("module", module.code, module.version)
+        )
+        service.update_module(db.session, actor, module, **body)
+        db.session.commit()
+        return dump_module(module), 200, {"ETag": etag_for("module", module.code, module.version)}
+
+
+@blp.route("/support-groups")
+class Groups(MethodView):
+    @blp.response(200, GroupList)
+    def get(self):
+        """Support groups and their members."""
+        require(current_actor(), Permission.CATALOGUE_VIEW)
+        groups = db.session.query(SupportGroup).order_by(SupportGroup.code).all()
+        return {"items": [dump_group(g) for g in groups], "next_cursor": None}
+
+    @blp.arguments(GroupSchema)
+    @blp.response(201, GroupSchema)
+    def post(self, body: dict):
+        """Create a support group with its members."""
+        actor = current_actor()
+        require(actor, Permission.CATALOGUE_MANAGE)
+        members = body.pop("members")
+        group = service.create_group(db.session, actor, **body)
+        users = []
+        for email in members:
+            user = find_user_by_email(db.session, email)
+            if user is None:
+                raise ValidationFailed("Unknown member.", errors={"members": [f"No user {email}."]})
+            users.append(user)
+        service.set_group_members(db.session, actor, group, users)
+        db.session.commit()
+        return dump_group(group)
+
+
+@blp.route("/calendars")
+class Calendars(MethodView):
+    @blp.response(200, CalendarList)
+    def get(self):
+        """Business calendars with their holidays."""
+        require(current_actor(), Permission.CATALOGUE_VIEW)
+        calendars = db.session.query(BusinessCalendar).order_by(BusinessCalendar.code).all()
+        return {"items": [dump_calendar(c) for c in calendars], "next_cursor": None}
+
+    @blp.arguments(CalendarSchema)
+    @blp.response(201, CalendarSchema)
+    def post(self, body: dict):
+        """Create a business calendar (time zone, working hours per weekday)."""
+        actor = current_actor()
+        require(actor, Permission.CATALOGUE_MANAGE)
+        calendar = service.create_calendar(db.session, actor, **body)
+        db.session.commit()
+        return (
+            dump_calendar(calendar),
+            201,
+            {"ETag": etag_for("calendar", calendar.code, calendar.version)},
+        )
+
+
+@blp.route("/calendars/<code>")
+class CalendarItem(MethodView):
+    @blp.response(200, CalendarSchema)
+    def get(self, code: str):
+        """One calendar."""
+        require(current_actor(), Permission.CATALOGUE_VIEW)
+        calendar = service.get_calendar(db.session, code)
+        return (
+            dump_calendar(calendar),
+            200,
+            {"ETag": etag_for("calendar", calendar.code, calendar.version)},
+        )
+
+    @blp.arguments(CalendarPatchSchema)
+    @blp.response(200, CalendarSchema)
+    def patch(self, body: dict, code: str):
+        """Change a calendar's name, zone or hours (If-Match)."""
+        actor = current_actor()
+        require(actor, Permission.CATALOGUE_MANAGE)
+        calendar = service.get_calendar(db.session, code)
+        check_if_match(
+            request.headers.get("If-Match"), etag_for("calendar", calendar.code, calendar.version)
+        )
+        service.update_calendar(db.session, actor, calendar, **body)
+        db.session.commit()
+        return (
+            dump_calendar(calendar),
+            200,
+            {"ETag": etag_for("calendar", calendar.code, calendar.version)},
+        )
+
+
+@blp.route("/calendars/<code>/holidays")
+class CalendarHolidays(MethodView):
+    @blp.arguments(HolidaySchema)
+    @blp.response(201, CalendarSchema)
+    def post(self, body: dict, code: str):
+        """Add a holiday."""
+        actor = current_actor()
+        require(actor, Permission.CATALOGUE_MANAGE)
+        calendar = service.get_calendar(db.session, code)
+        service.add_holiday(db.session, actor, calendar, body["day"], body["name"])
+        db.session.commit()
+        return dump_calendar(calendar)
+
+
+@blp.route("/calendars/<code>/holidays/import")
+class CalendarHolidayImport(MethodView):
+    @blp.arguments(HolidayImportSchema)
+    @blp.response(200, CalendarSchema)
+    def post(self, body: dict, code: str):
+        """Import a country's public holidays for some years (from the holidays package)."""
+        actor = current_actor()
+        require(actor, Permission.CATALOGUE_MANAGE)
+        calendar = service.get_calendar(db.session, code)
+        service.import_public_holidays(db.session, actor, calendar, body["country"], body["years"])
+        db.session.commit()
+        return dump_calendar(calendar)

@@ -1,0 +1,89 @@
+"""``flask --app app ...`` commands, grouped by subject: users, demo data, jobs."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.core.db import db
+from app.core.errors import StewardError
+
+user_cli = AppGroup("user", help="Manage users.")
+demo_cli = AppGroup("demo", help="Demo data.")
+jobs_cli = AppGroup("jobs", help="Run jobs by hand.")
+
+
+@user_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option(
+    "--password", default=None, help="Web/API password (omit for SSO-less service users)."
+)
+@click.option("--role", "roles", multiple=True, help="Role; repeat for several.")
+@click.option("--module", "module_code", default=None, help="Module code scoping module roles.")
+@click.option("--department", default=None)
+def create_user(email, name, password, roles, module_code, department) -> None:
+    """Create a user, or update the one with this email (roles are replaced)."""
+    from app.catalogue.service import get_module
+    from app.core.permissions import MODULE_SCOPED_ROLES, Role
+    from app.identity.service import save_user
+
+    try:
+        module_id = get_module(db.session, module_code).id if module_code else None
+        pairs = [
+            (role, module_id if module_id and Role(role) in MODULE_SCOPED_ROLES else None)
+            for role in roles
+        ]
+        user, created = save_user(
+            db.session,
+            None,
+            email=email,
+            name=name,
+            password=password,
+            roles=pairs,
+            department=department,
+        )
+        db.session.commit()
+    except (StewardError, ValueError) as exc:
+        db.session.rollback()
+        message = exc.message if isinstance(exc, StewardError) else str(exc)
+        details = getattr(exc, "errors", {})
+        raise click.ClickException(f"{message} {details or ''}".strip()) from exc
+    click.echo(f"{'created' if created else 'updated'} {user.email} roles={sorted(roles)}")
+
+
+@demo_cli.command("load")
+@click.option("--seed", default=42, show_default=True)
+@click.option("--users", default=300, show_default=True)
+@click.option("--months", default=6, show_default=True)
+def load_demo(seed: int, users: int, months: int) -> None:
+    """Load the deterministic demo company (skipped if it is already there)."""
+    from app.demo import DEMO_PASSWORD, generate
+
+    summary = generate(db.session, seed=seed, user_count=users, months=months)
+    db.session.commit()
+    if summary is None:
+        click.echo("demo data already present; reusing it")
+    else:
+        click.echo("demo data loaded: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
+    click.echo(f"demo logins (password {DEMO_PASSWORD}):")
+    from app.demo import DEMO_LOGINS
+
+    for email, role in DEMO_LOGINS:
+        click.echo(f"  {role:<14} {email}")
+
+
+@jobs_cli.command("run")
+@click.argument("job")
+def run_job_now(job: str) -> None:
+    """Run a periodic job now, e.g. app.core.jobs.sweep_outbox."""
+    from workers.runner import bind_app, run_job
+
+    bind_app(current_app._get_current_object())
+    click.echo(f"{job}: {run_job(job)}")
+
+
+def register(app: Flask) -> None:
+    for group in (user_cli, demo_cli, jobs_cli):
+        app.cli.add_command(group)

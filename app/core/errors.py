@@ -1,0 +1,178 @@
+"""Domain exceptions and their one mapping to HTTP.
+
+Services raise these; ``register_error_handlers`` turns them (and every other error) into a JSON
+body of one shape under ``/api`` — ``{"status", "code", "message", "errors"}`` — and into an
+HTML page elsewhere. Nothing reaches the client as a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, redirect, render_template, request, url_for
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class StewardError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    status: int = 400
+    code: str = "bad_request"
+    default_message: str = "The request cannot be processed."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        errors: dict[str, list[str]] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.message = message or self.default_message
+        self.errors = errors or {}
+        self.extra = extra
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "errors": self.errors,
+        }
+        body.update(self.extra)
+        return body
+
+
+class Unauthenticated(StewardError):
+    status, code, default_message = 401, "unauthorized", "Authentication is required."
+
+
+class PermissionDenied(StewardError):
+    status, code, default_message = 403, "forbidden", "You are not allowed to do this."
+
+
+class NotFound(StewardError):
+    status, code, default_message = 404, "not_found", "No such resource."
+
+
+class Conflict(StewardError):
+    status, code, default_message = 409, "conflict", "The request conflicts with current state."
+
+
+class InvalidTransition(Conflict):
+    """A state change the entity's state machine does not allow from its current state."""
+
+    code = "invalid_transition"
+
+    def __init__(self, message: str | None = None, *, allowed: list[str], **extra: Any) -> None:
+        super().__init__(message, allowed=sorted(allowed), **extra)
+
+
+class StaleWrite(StewardError):
+    status, code = 412, "precondition_failed"
+    default_message = "The resource changed since you read it; reload and try again."
+
+
+class PreconditionRequired(StewardError):
+    status, code = 428, "precondition_required"
+    default_message = "This change needs an If-Match header with the resource's ETag."
+
+
+class ValidationFailed(StewardError):
+    status, code, default_message = 422, "validation_error", "The input is not valid."
+
+
+class TooManyRequests(StewardError):
+    status, code, default_message = 429, "rate_limited", "Too many attempts; try again later."
+
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    428: "precondition_required",
+    429: "rate_limited",
+    500: "internal_error",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/api"
+
+
+def error_response(body: dict[str, Any], status: int) -> Response | tuple:
+    if wants_json():
+        response = jsonify(body)
+        response.status_code = status
+        return response
+    if status == 401:  # a page asked for someone: send them to sign in, then back
+        login_view = current_app.config.get("LOGIN_VIEW", "identity.login")
+        return redirect(url_for(login_view, next=request.full_path.rstrip("?")))
+    return render_template("error.html", error=body), status
+
+
+def _field_errors(error: HTTPException) -> dict[str, Any]:
+    """webargs puts messages under their location ({"json": {...}}); clients want the fields."""
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") or {}
+    flat: dict[str, Any] = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+def http_error_body(error: HTTPException) -> dict[str, Any]:
+    status = error.code or 500
+    errors = _field_errors(error)
+    message = error.description if isinstance(error.description, str) else None
+    if errors and status == 422:
+        message = "The input is not valid."
+    return {
+        "status": status,
+        "code": HTTP_CODES.get(status, "error"),
+        "message": message or error.name,
+        "errors": errors,
+    }
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the one mapping of errors to responses."""
+
+    @app.errorhandler(StewardError)
+    def _steward_error(error: StewardError):
+        return error_response(error.to_dict(), error.status)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        body = http_error_body(error)
+        return error_response(body, body["status"])
+
+    @app.errorhandler(StaleDataError)
+    def _stale(error: StaleDataError):
+        return error_response(StaleWrite().to_dict(), 412)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        body = {
+            "status": 500,
+            "code": "internal_error",
+            "message": "An unexpected error occurred; it has been logged.",
+            "errors": {},
+        }
+        return error_response(body, 500)

@@ -1,0 +1,97 @@
+"""Keyset (cursor) pagination: a page costs the same on row one and on row one million.
+
+A list is ordered by one or more sort keys ending with a unique column (the id). The cursor is
+an opaque, URL-safe encoding of the last row's key values; the next page asks for the rows
+strictly after it. Sort key expressions must not be NULL (wrap them in ``coalesce``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+
+from app.core.errors import ValidationFailed
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One ordering expression, the attribute that carries its value on a row, and a direction."""
+
+    expression: ColumnElement[Any]
+    value_of: Any  # callable(row) -> value
+    descending: bool = False
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"t"}:
+        return datetime.fromisoformat(value["t"])
+    return value
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps([_encode_value(v) for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        if not isinstance(values, list) or len(values) != size:
+            raise ValueError("wrong size")
+        return [_decode_value(v) for v in values]
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(
+            "The cursor is not valid.", errors={"cursor": ["Not a cursor from this list."]}
+        ) from exc
+
+
+def _after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in the order of ``keys`` (a row-value comparison)."""
+    clauses = []
+    for i, key in enumerate(keys):
+        equal_prefix = [keys[j].expression == values[j] for j in range(i)]
+        beyond = key.expression < values[i] if key.descending else key.expression > values[i]
+        clauses.append(and_(*equal_prefix, beyond))
+    return or_(*clauses)
+
+
+def paginate(
+    session: Session,
+    stmt: Select,
+    keys: list[SortKey],
+    cursor: str | None,
+    limit: int,
+) -> Page:
+    """Run ``stmt`` ordered by ``keys`` from ``cursor``; return one page and the next cursor."""
+    if cursor:
+        stmt = stmt.where(_after(keys, decode_cursor(cursor, len(keys))))
+    order = [k.expression.desc() if k.descending else k.expression.asc() for k in keys]
+    rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if has_more and rows:
+        next_cursor = encode_cursor([key.value_of(rows[-1]) for key in keys])
+    return Page(items=rows, next_cursor=next_cursor)

@@ -1,0 +1,1 @@
+"""Identity: users, their roles (some scoped to an ERP module), login and API tokens."""

@@ -1,0 +1,246 @@
+"""Users, roles, passwords, login throttling and API tokens.
+
+Passwords are argon2 hashes. API tokens are random 256-bit secrets shown once; only their
+SHA-256 is stored (a fast hash is right for high-entropy secrets checked on every request).
+Failed logins are recorded so throttling holds across all web processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.core import audit
+from app.core.clock import utcnow
+from app.core.errors import NotFound, TooManyRequests, Unauthenticated, ValidationFailed
+from app.core.permissions import ALL_SCOPES, MODULE_SCOPED_ROLES, Permission, Role
+from app.identity.models import ApiToken, LoginAttempt, RoleAssignment, User
+
+_hasher = PasswordHasher()
+# Verifying against a dummy hash keeps the response time the same for unknown emails.
+_DUMMY_HASH = _hasher.hash("steward-timing-equaliser")
+TOKEN_PREFIX = "stw_"
+VALID_SCOPES = {ALL_SCOPES} | {p.value for p in Permission}
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def _check_roles(roles: Iterable[tuple[str, int | None]]) -> list[tuple[str, int | None]]:
+    checked = []
+    for role, module_id in roles:
+        try:
+            Role(role)
+        except ValueError as exc:
+            allowed = ", ".join(r.value for r in Role)
+            raise ValidationFailed(
+                f"Unknown role {role!r}.", errors={"roles": [f"Must be one of: {allowed}."]}
+            ) from exc
+        if module_id is not None and Role(role) not in MODULE_SCOPED_ROLES:
+            raise ValidationFailed(
+                f"Role {role!r} cannot be scoped to a module.",
+                errors={"roles": [f"{role} applies to every module."]},
+            )
+        checked.append((role, module_id))
+    return checked
+
+
+def save_user(
+    session: Session,
+    actor: User | None,
+    *,
+    email: str,
+    name: str,
+    roles: Iterable[tuple[str, int | None]],
+    password: str | None = None,
+    department: str | None = None,
+    active: bool = True,
+    is_service_account: bool = False,
+) -> tuple[User, bool]:
+    """Create the user with this email or update it (roles replaced); returns (user, created)."""
+    email = normalise_email(email)
+    wanted = set(_check_roles(roles))
+    user = find_user_by_email(session, email)
+    created = user is None
+    if user is None:
+        user = User(email=email, name=name, department=department, active=active)
+        user.is_service_account = is_service_account
+        session.add(user)
+        session.flush()
+        changes = {"email": [None, email], "name": [None, name]}
+    else:
+        changes = audit.apply_changes(
+            user, {"name": name, "department": department, "active": active}
+        )
+    if password:
+        user.password_hash = hash_password(password)
+        if not created:
+            changes["password"] = ["***", "***"]
+    current = {(r.role, r.module_id) for r in user.roles}
+    if current != wanted:
+        user.roles[:] = [r for r in user.roles if (r.role, r.module_id) in wanted]
+        for role, module_id in sorted(wanted - current, key=str):
+            user.roles.append(RoleAssignment(role=role, module_id=module_id))
+        changes["roles"] = [sorted(map(list, current), key=str), sorted(map(list, wanted), key=str)]
+    session.flush()
+    if created or changes:
+        audit.record(session, actor, "user", user.id, "created" if created else "updated", changes)
+    return user, created
+
+
+def _recent_failures(session: Session, email: str, window: timedelta) -> int:
+    since = utcnow() - window
+    last_success = session.scalar(
+        select(func.max(LoginAttempt.attempted_at)).where(
+            LoginAttempt.email == email, LoginAttempt.succeeded.is_(True)
+        )
+    )
+    if last_success and last_success > since:
+        since = last_success
+    return session.scalar(
+        select(func.count(LoginAttempt.id)).where(
+            LoginAttempt.email == email,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.attempted_at > since,
+        )
+    )
+
+
+def authenticate(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    remote_addr: str | None,
+    max_attempts: int,
+    window_seconds: int,
+) -> User:
+    """The active user with these credentials; records the attempt and throttles guessing.
+
+    Raises ``TooManyRequests`` after ``max_attempts`` failures within the window (until the
+    window passes), ``Unauthenticated`` on wrong credentials. The caller must commit either way
+    so that failed attempts are counted.
+    """
+    email = normalise_email(email or "")
+    if _recent_failures(session, email, timedelta(seconds=window_seconds)) >= max_attempts:
+        raise TooManyRequests("Too many failed logins for this account; wait and try again.")
+    user = find_user_by_email(session, email)
+    ok = verify_password(user.password_hash if user else None, password or "")
+    ok = ok and user is not None and user.active and not user.is_service_account
+    session.add(
+        LoginAttempt(email=email, remote_addr=remote_addr, attempted_at=utcnow(), succeeded=ok)
+    )
+    if not ok:
+        raise Unauthenticated("Wrong email or password.")
+    user.last_login_at = utcnow()
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(
+    session: Session,
+    actor: User | None,
+    user: User,
+    *,
+    name: str,
+    scopes: list[str] | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """Create an API token for ``user``; returns the row and the secret (shown only once)."""
+    scopes = scopes or [ALL_SCOPES]
+    unknown = sorted(set(scopes) - VALID_SCOPES)
+    if unknown:
+        raise ValidationFailed(
+            "Unknown scopes.", errors={"scopes": [f"Unknown: {', '.join(unknown)}."]}
+        )
+    if expires_at is not None and expires_at <= utcnow():
+        raise ValidationFailed(
+            "The expiry is in the past.", errors={"expires_at": ["Must be in the future."]}
+        )
+    prefix = secrets.token_hex(4)
+    secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        prefix=prefix,
+        token_hash=_token_hash(secret),
+        scopes=scopes,
+        created_at=utcnow(),
+        expires_at=expires_at,
+        created_by_id=getattr(actor, "id", None),
+    )
+    session.add(token)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "api_token",
+        token.id,
+        "issued",
+        {"user": [None, user.email], "scopes": [None, scopes]},
+    )
+    return token, secret
+
+
+def user_for_token(session: Session, secret: str) -> User | None:
+    """The active holder of a valid, unexpired, unrevoked token, with its scopes applied."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)))
+    now = utcnow()
+    if token is None or token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    user = token.user
+    if not user.active:
+        return None
+    # Avoid a write per request: refresh last use at most once a minute.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = now
+    user.token_scopes = list(token.scopes or [ALL_SCOPES])
+    return user
+
+
+def revoke_token(session: Session, actor: User, token_id: int) -> ApiToken:
+    """Revoke a token; revoking twice is harmless."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound("No such token.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(session, actor, "api_token", token.id, "revoked", {"revoked": [False, True]})
+    return token

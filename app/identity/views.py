@@ -1,0 +1,88 @@
+"""Login, logout and the home page that each role lands on."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.core.db import db
+from app.core.errors import TooManyRequests, Unauthenticated
+from app.core.navigation import NavItem, add_nav, panels_for
+from app.core.permissions import ROLE_PERMISSIONS, Permission, Role
+from app.identity import service
+from app.identity.forms import LoginForm
+
+blueprint = Blueprint("identity", __name__)
+
+ROLE_LABELS = {
+    Role.REQUESTER: "Requester",
+    Role.KEY_USER: "Key user",
+    Role.AGENT: "Support agent",
+    Role.PRODUCT_OWNER: "Product owner",
+    Role.APPROVER: "Approver",
+    Role.ADMIN: "Administrator",
+    Role.AUDITOR: "Auditor",
+}
+
+add_nav(NavItem("Home", "identity.home", None, order=0))
+add_nav(NavItem("Audit log", "core.audit_log", Permission.AUDIT_VIEW, order=90))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths are followed after login (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("identity.home")
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("identity.home"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        config = current_app.config
+        try:
+            user = service.authenticate(
+                db.session,
+                form.email.data,
+                form.password.data,
+                remote_addr=request.remote_addr,
+                max_attempts=config["LOGIN_MAX_ATTEMPTS"],
+                window_seconds=config["LOGIN_WINDOW_SECONDS"],
+            )
+        except (Unauthenticated, TooManyRequests) as exc:
+            db.session.commit()
+            flash(exc.message, "error")
+            status = exc.status
+        else:
+            db.session.commit()
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        status = 400
+    return render_template("identity/login.html", form=form), status
+
+
+@blueprint.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("identity.login"))
+
+
+@blueprint.get("/")
+@login_required
+def home():
+    user = current_user._get_current_object()
+    panels = [(panel, panel.context(user)) for panel in panels_for(user)]
+    roles = sorted({ROLE_LABELS[Role(r.role)] for r in user.roles})
+    return render_template(
+        "identity/home.html", panels=panels, role_labels=roles, ROLE_PERMISSIONS=ROLE_PERMISSIONS
+    )

@@ -1,0 +1,24 @@
+"""gunicorn settings: several workers sharing one Prometheus multiprocess directory."""
+
+import os
+
+from prometheus_client import multiprocess
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
+timeout = 30
+accesslog = "-"
+
+
+def on_starting(server):
+    """Start every run with an empty metrics directory (stale files would double-count)."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        os.makedirs(path, exist_ok=True)
+        for name in os.listdir(path):
+            if name.endswith(".db"):
+                os.remove(os.path.join(path, name))
+
+
+def child_exit(server, worker):
+    multiprocess.mark_process_dead(worker.pid)
