@@ -116,12 +116,14 @@ def _register_domains(app: Flask, api: Api) -> None:
     from app.core import views as core_views
     from app.identity import api as identity_api
     from app.identity import views as identity_views
+    from app.incidents import api as incidents_api
+    from app.incidents import views as incidents_views
 
-    for module in (core_api, identity_api, catalogue_api):
+    for module in (core_api, identity_api, catalogue_api, incidents_api):
         for blueprint in module.blueprints():
             csrf.exempt(blueprint)  # bearer tokens, no cookies: CSRF does not apply
             api.register_blueprint(blueprint, url_prefix="/api/v1")
-    for module in (core_views, identity_views, catalogue_views):
+    for module in (core_views, identity_views, catalogue_views, incidents_views):
         app.register_blueprint(module.blueprint)
 
 

@@ -26,13 +26,14 @@ jobs_cli = AppGroup("jobs", help="Run jobs by hand.")
 def create_user(email, name, password, roles, module_code, department) -> None:
     """Create a user, or update the one with this email (roles are replaced)."""
     from app.catalogue.service import get_module
-    from app.core.permissions import MODULE_SCOPED_ROLES, Role
+    from app.core.permissions import MODULE_SCOPED_ROLES
     from app.identity.service import save_user
 
     try:
         module_id = get_module(db.session, module_code).id if module_code else None
+        # An unknown role is left for save_user to refuse, with the list of valid ones.
         pairs = [
-            (role, module_id if module_id and Role(role) in MODULE_SCOPED_ROLES else None)
+            (role, module_id if module_id and role in MODULE_SCOPED_ROLES else None)
             for role in roles
         ]
         user, created = save_user(

@@ -221,8 +221,216 @@ def _people(session: Session, ctx: DemoContext) -> None:
     ctx.summary["users"] = len(ctx.users) + len(ctx.agents)
 
 
+TICKET_SUBJECTS = {
+    "FIN": [
+        "Invoice posting fails: period closed",
+        "VAT report totals differ from ledger",
+        "Payment run stuck in approval",
+        "Bank statement import rejected",
+        "Cannot reverse journal entry",
+        "Cost centre missing in dropdown",
+    ],
+    "SAL": [
+        "Price list not applied to order",
+        "Order confirmation PDF empty",
+        "Credit limit blocks a paid customer",
+        "Discount rule applied twice",
+        "Delivery date not shown on quote",
+    ],
+    "PUR": [
+        "Purchase order approval loops",
+        "Supplier invoice three-way match fails",
+        "Requisition cannot be converted",
+        "Wrong buyer assigned to category",
+    ],
+    "INV": [
+        "Stock count variance not posted",
+        "Transfer order stuck in transit",
+        "Negative stock on bin location",
+        "Barcode scanner rejects labels",
+    ],
+    "HR": [
+        "Absence request not visible to manager",
+        "Payroll export misses overtime",
+        "New hire cannot log in",
+        "Org chart shows old manager",
+    ],
+    "CRM": [
+        "Opportunity stage cannot be saved",
+        "Duplicate contacts after import",
+        "Case e-mail not linked to account",
+        "Dashboard widget times out",
+    ],
+    "MFG": [
+        "Work order routing missing operation",
+        "BOM explosion wrong quantities",
+        "Shop floor terminal freezes",
+        "Scrap not booked on work order",
+    ],
+}
+# (impact, urgency) weighted so that P3/P4 dominate and P1 is rare, as in real run phases
+RATINGS_PROFILE = [
+    (("medium", "medium"), 30),
+    (("low", "medium"), 18),
+    (("medium", "low"), 16),
+    (("low", "high"), 9),
+    (("high", "low"), 6),
+    (("medium", "high"), 8),
+    (("high", "medium"), 5),
+    (("low", "low"), 6),
+    (("high", "high"), 2),
+]
+RESOLUTION_NOTES = {
+    "fixed": "Corrected the configuration error; please try again.",
+    "workaround": "Use the manual entry screen until the fix is deployed.",
+    "configuration": "The module parameter was adjusted.",
+    "user_training": "Explained the correct procedure step by step.",
+    "not_reproducible": "Could not reproduce; please reopen with a screenshot if it recurs.",
+}
+
+
+def _business_instant(rng: random.Random, day: datetime) -> datetime:
+    # office hours in Paris roughly 07:30-16:30 UTC
+    return day.replace(hour=7, minute=30, second=0, microsecond=0) + timedelta(
+        minutes=rng.randint(0, 9 * 60)
+    )
+
+
+def _play_ticket(session: Session, ctx: DemoContext, created: datetime) -> None:
+    """Replay one ticket's life through the real services at historical instants."""
+    from app.core.clock import replaying
+    from app.incidents.service import add_comment, create_ticket, rate
+    from app.incidents.transitions import perform
+
+    rng = ctx.rng
+    code = rng.choice(list(ctx.modules))
+    module = ctx.modules[code]
+    ((impact, urgency),) = rng.choices(
+        [p for p, _ in RATINGS_PROFILE], weights=[w for _, w in RATINGS_PROFILE]
+    )
+    reporter = ctx.logins["requester"] if rng.random() < 0.01 else rng.choice(ctx.users)
+    # recent tickets are still being worked on: leave some of them at an early stage
+    stop_at = None
+    if ctx.now - created < timedelta(days=10) and rng.random() < 0.6:
+        stop_at = rng.choice(["new", "new", "in_progress", "in_progress", "waiting"])
+    with replaying(created):
+        ticket = create_ticket(
+            session,
+            reporter,
+            title=rng.choice(TICKET_SUBJECTS[code]),
+            description="Steps: open the screen, enter the data, save. "
+            "An error appears and nothing is saved.",
+            module=code,
+            impact=impact,
+            urgency=urgency,
+        )
+    if stop_at == "new":
+        return
+    members = [a for a in module.support_group.members] or ctx.agents
+    agent = rng.choice(members)
+    response_delay = timedelta(minutes=ticket.response_target_minutes * rng.uniform(0.1, 1.6))
+    t = created + response_delay
+    if t >= ctx.now:
+        return
+    with replaying(t):
+        perform(session, agent, ticket, "triage", assignee=agent.email)
+        perform(session, agent, ticket, "start")
+        add_comment(session, agent, ticket, body="We are looking into it.", public=True)
+    if stop_at == "in_progress":
+        return
+    if stop_at == "waiting" or rng.random() < 0.2:
+        t += timedelta(hours=rng.uniform(1, 6))
+        if t >= ctx.now:
+            return
+        with replaying(t):
+            perform(session, agent, ticket, "wait")
+            add_comment(session, agent, ticket, body="Could you send a screenshot of the error?")
+        if stop_at == "waiting":
+            return
+        t += timedelta(hours=rng.uniform(2, 30))
+        if t >= ctx.now:
+            return
+        with replaying(t):
+            add_comment(session, reporter, ticket, body="Here is the screenshot you asked for.")
+    t += timedelta(minutes=ticket.resolution_target_minutes * rng.uniform(0.2, 2.2))
+    if t >= ctx.now:
+        return
+    code_ = rng.choice(list(RESOLUTION_NOTES))
+    with replaying(t):
+        perform(
+            session,
+            agent,
+            ticket,
+            "resolve",
+            resolution_code=code_,
+            resolution_note=RESOLUTION_NOTES[code_],
+        )
+    if rng.random() < 0.07:
+        t += timedelta(hours=rng.uniform(2, 48))
+        if t >= ctx.now:
+            return
+        with replaying(t):
+            perform(session, reporter, ticket, "reopen")
+            add_comment(session, reporter, ticket, body="It happens again since this morning.")
+        t += timedelta(hours=rng.uniform(2, 24))
+        if t >= ctx.now:
+            return
+        with replaying(t):
+            perform(
+                session,
+                agent,
+                ticket,
+                "resolve",
+                resolution_code="fixed",
+                resolution_note=RESOLUTION_NOTES["fixed"],
+            )
+        ctx.summary["reopened"] = ctx.summary.get("reopened", 0) + 1
+    if rng.random() < 0.45:
+        t += timedelta(hours=rng.uniform(1, 72))
+        if t < ctx.now:
+            stars = rng.choices([1, 2, 3, 4, 5], weights=[4, 6, 15, 35, 40])[0]
+            with replaying(t):
+                rate(
+                    session,
+                    reporter,
+                    ticket,
+                    rating=stars,
+                    comment="Thanks!" if stars >= 4 else "Took too long.",
+                )
+    closed_at = ticket.resolved_at + timedelta(days=7)
+    if closed_at < ctx.now:
+        with replaying(closed_at):
+            perform(session, None, ticket, "close")
+
+
+def _tickets(session: Session, ctx: DemoContext) -> None:
+    from sqlalchemy import delete
+
+    from app.core.outbox import OutboxMessage
+    from app.incidents.jobs import scan_sla
+
+    rng = ctx.rng
+    day = ctx.start.replace(hour=0, minute=0, second=0, microsecond=0)
+    count = 0
+    while day < ctx.now:
+        weekday = day.weekday() < 5
+        for _ in range(rng.randint(3, 11) if weekday else rng.randint(0, 1)):
+            created = _business_instant(rng, day)
+            if created < ctx.now:
+                _play_ticket(session, ctx, created)
+                count += 1
+        day += timedelta(days=1)
+    from app.core.clock import replaying
+
+    with replaying(ctx.now):
+        scan_sla(session)
+    # history is replayed, not news: nobody is notified about it
+    session.execute(delete(OutboxMessage))
+    ctx.summary["tickets"] = count
+
+
 Step = Callable[[Session, DemoContext], None]
-STEPS: list[Step] = [_catalogue, _people]
+STEPS: list[Step] = [_catalogue, _people, _tickets]
 
 
 def generate(

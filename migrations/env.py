@@ -23,6 +23,11 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """PostgreSQL-only trigram indexes are managed by hand in the migrations."""
+    return not (type_ == "index" and name and name.endswith("_trgm"))
+
+
 def get_engine():
     return current_app.extensions["migrate"].db.engine
 
@@ -94,6 +99,7 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()
 

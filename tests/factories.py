@@ -16,7 +16,15 @@ from app.core.db import db
 from app.identity.models import User
 from app.identity.service import issue_token, save_user
 
-__all__ = ["ApiClient", "api_client", "frozen_clock", "make_module", "make_user"]
+__all__ = [
+    "ApiClient",
+    "api_client",
+    "frozen_clock",
+    "make_calendar",
+    "make_module",
+    "make_ticket",
+    "make_user",
+]
 
 _counter = itertools.count(1)
 PASSWORD = "correct horse battery"
@@ -125,3 +133,59 @@ def frozen_clock() -> Iterator[Callable[[datetime], None]]:
     yield freeze
     while travellers:
         travellers.pop().stop()
+
+
+@pytest.fixture
+def make_calendar(db_session) -> Callable[..., object]:
+    """make_calendar(code="OFFICE", timezone="Europe/Paris", hours=None, holidays=())."""
+
+    def build(
+        code: str = "OFFICE",
+        timezone: str = "Europe/Paris",
+        hours: dict | None = None,
+        holidays: tuple = (),
+    ):
+        calendar = catalogue.create_calendar(
+            db_session,
+            None,
+            code=code,
+            name=f"{code} hours",
+            timezone=timezone,
+            working_hours=hours or {str(d): [["09:00", "17:00"]] for d in range(5)},
+        )
+        for day in holidays:
+            catalogue.add_holiday(db_session, None, calendar, day, "Holiday")
+        db_session.commit()
+        return calendar
+
+    return build
+
+
+@pytest.fixture
+def make_ticket(db_session, make_user, make_module) -> Callable[..., object]:
+    """make_ticket(reporter=None, module="FIN", impact="medium", urgency="medium", title=...)."""
+    from app.incidents.service import create_ticket
+
+    def build(
+        reporter: User | None = None,
+        module: str = "FIN",
+        impact: str = "medium",
+        urgency: str = "medium",
+        title: str = "Invoice posting fails",
+        description: str = "Error 'period closed' when posting.",
+    ):
+        make_module(module)
+        reporter = reporter or make_user("requester")
+        ticket = create_ticket(
+            db_session,
+            reporter,
+            title=title,
+            description=description,
+            module=module,
+            impact=impact,
+            urgency=urgency,
+        )
+        db_session.commit()
+        return ticket
+
+    return build

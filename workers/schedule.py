@@ -23,6 +23,8 @@ class Periodic:
 PERIODIC: list[Periodic] = [
     Periodic("app.core.jobs.sweep_outbox", 60, queue="high"),
     Periodic("app.core.jobs.prune_login_attempts", 3600),
+    Periodic("app.incidents.jobs.scan_sla", 60, queue="high"),
+    Periodic("app.incidents.jobs.auto_close_resolved", 3600),
 ]
 
 

@@ -19,9 +19,11 @@ from app.catalogue.schemas import (
     ModuleList,
     ModulePatchSchema,
     ModuleSchema,
+    SlaPolicyList,
+    SlaPolicySchema,
 )
 from app.core.db import db
-from app.core.errors import ValidationFailed
+from app.core.errors import NotFound, ValidationFailed
 from app.core.etag import check_if_match, etag_for
 from app.core.permissions import Permission, require
 from app.identity.auth import current_actor
@@ -128,14 +130,13 @@ class Groups(MethodView):
         """Create a support group with its members."""
         actor = current_actor()
         require(actor, Permission.CATALOGUE_MANAGE)
-        members = body.pop("members")
-        group = service.create_group(db.session, actor, **body)
         users = []
-        for email in members:
+        for email in body.pop("members"):
             user = find_user_by_email(db.session, email)
             if user is None:
                 raise ValidationFailed("Unknown member.", errors={"members": [f"No user {email}."]})
             users.append(user)
+        group = service.create_group(db.session, actor, **body)  # only once the input is valid
         service.set_group_members(db.session, actor, group, users)
         db.session.commit()
         return dump_group(group)
@@ -223,3 +224,53 @@ class CalendarHolidayImport(MethodView):
         service.import_public_holidays(db.session, actor, calendar, body["country"], body["years"])
         db.session.commit()
         return dump_calendar(calendar)
+
+
+def dump_policy(policy) -> dict:
+    return {
+        "priority": policy.priority,
+        "response_minutes": policy.response_minutes,
+        "resolution_minutes": policy.resolution_minutes,
+        "business_hours": policy.business_hours,
+        "version": policy.version,
+    }
+
+
+@blp.route("/sla-policies")
+class SlaPolicies(MethodView):
+    @blp.response(200, SlaPolicyList)
+    def get(self):
+        """SLA targets per priority (minutes; a business day counts 8 hours)."""
+        require(current_actor(), Permission.CATALOGUE_VIEW)
+        policies = service.sla_policies(db.session)
+        db.session.commit()  # defaults are stored the first time they are read
+        return {"items": [dump_policy(policies[p]) for p in sorted(policies)], "next_cursor": None}
+
+
+@blp.route("/sla-policies/<priority>")
+class SlaPolicyItem(MethodView):
+    @blp.response(200, SlaPolicySchema)
+    def get(self, priority: str):
+        """One priority's targets."""
+        require(current_actor(), Permission.CATALOGUE_VIEW)
+        policy = service.sla_policies(db.session).get(priority.upper())
+        if policy is None:
+            raise NotFound(f"No SLA policy for {priority!r}.")
+        db.session.commit()
+        return dump_policy(policy), 200, {"ETag": etag_for("sla", policy.priority, policy.version)}
+
+    @blp.arguments(SlaPolicySchema)
+    @blp.response(200, SlaPolicySchema)
+    def patch(self, body: dict, priority: str):
+        """Change targets (admins; If-Match). Applies to tickets (re)prioritised afterwards."""
+        actor = current_actor()
+        require(actor, Permission.SLA_MANAGE)
+        policy = service.sla_policies(db.session).get(priority.upper())
+        if policy is None:
+            raise NotFound(f"No SLA policy for {priority!r}.")
+        check_if_match(
+            request.headers.get("If-Match"), etag_for("sla", policy.priority, policy.version)
+        )
+        service.update_sla_policy(db.session, actor, policy.priority, **body)
+        db.session.commit()
+        return dump_policy(policy), 200, {"ETag": etag_for("sla", policy.priority, policy.version)}

@@ -84,3 +84,19 @@ class Module(VersionedMixin, Base):
     owner = relationship("User", foreign_keys=[owner_id], lazy="joined")
     support_group: Mapped[SupportGroup | None] = relationship(lazy="joined")
     calendar: Mapped[BusinessCalendar | None] = relationship(lazy="joined")
+
+
+class SlaPolicy(VersionedMixin, Base):
+    """Targets for one ticket priority: first response and resolution, in business minutes.
+
+    With ``business_hours`` false the clock runs 24x7 (P1 by default); otherwise it counts
+    only the working time of the ticket's module calendar. A business day is 8 hours.
+    """
+
+    __tablename__ = "sla_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    priority: Mapped[str] = mapped_column(String(2), unique=True)
+    response_minutes: Mapped[int]
+    resolution_minutes: Mapped[int]
+    business_hours: Mapped[bool] = mapped_column(default=True)

@@ -84,3 +84,16 @@ class HolidayImportSchema(Schema):
         required=True,
         validate=validate.Length(min=1, max=10),
     )
+
+
+class SlaPolicySchema(Schema):
+    priority = fields.Str(dump_only=True)
+    response_minutes = fields.Int(validate=validate.Range(min=1, max=525600))
+    resolution_minutes = fields.Int(validate=validate.Range(min=1, max=525600))
+    business_hours = fields.Bool(metadata={"description": "false = 24x7 clock"})
+    version = fields.Int(dump_only=True)
+
+
+class SlaPolicyList(Schema):
+    items = fields.List(fields.Nested(SlaPolicySchema))
+    next_cursor = fields.Str(allow_none=True)

@@ -11,7 +11,7 @@ import holidays as public_holidays
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.catalogue.models import BusinessCalendar, Holiday, Module, SupportGroup
+from app.catalogue.models import BusinessCalendar, Holiday, Module, SlaPolicy, SupportGroup
 from app.core import audit
 from app.core.business_time import WorkingCalendar
 from app.core.errors import Conflict, NotFound, ValidationFailed
@@ -319,3 +319,49 @@ def working_calendar(calendar: BusinessCalendar | None) -> WorkingCalendar:
     return to_working_calendar_parts(
         calendar.timezone, calendar.working_hours, frozenset(h.day for h in calendar.holidays)
     )
+
+
+BUSINESS_DAY_MINUTES = 8 * 60
+DEFAULT_SLA_POLICIES = {
+    # priority: (first response, resolution, counted in business hours?)
+    "P1": (15, 4 * 60, False),
+    "P2": (60, 8 * 60, True),
+    "P3": (4 * 60, 3 * BUSINESS_DAY_MINUTES, True),
+    "P4": (BUSINESS_DAY_MINUTES, 5 * BUSINESS_DAY_MINUTES, True),
+    "P5": (2 * BUSINESS_DAY_MINUTES, 10 * BUSINESS_DAY_MINUTES, True),
+}
+
+
+def sla_policies(session: Session) -> dict[str, SlaPolicy]:
+    """The SLA policy of every priority (created with the defaults when missing)."""
+    policies = {p.priority: p for p in session.scalars(select(SlaPolicy))}
+    for priority, (response, resolution, business) in DEFAULT_SLA_POLICIES.items():
+        if priority not in policies:
+            policy = SlaPolicy(
+                priority=priority,
+                response_minutes=response,
+                resolution_minutes=resolution,
+                business_hours=business,
+            )
+            session.add(policy)
+            policies[priority] = policy
+    return policies
+
+
+def update_sla_policy(session: Session, actor: User, priority: str, **values: Any) -> SlaPolicy:
+    """Change one priority's targets; tickets created afterwards (or re-prioritised) use them."""
+    policy = sla_policies(session).get(priority)
+    if policy is None:
+        raise NotFound(f"No SLA policy for {priority!r}.")
+    response = values.get("response_minutes", policy.response_minutes)
+    resolution = values.get("resolution_minutes", policy.resolution_minutes)
+    if response <= 0 or resolution <= 0 or response > resolution:
+        raise ValidationFailed(
+            "Invalid SLA targets.",
+            errors={"response_minutes": ["Targets are positive and response <= resolution."]},
+        )
+    changes = audit.apply_changes(policy, values)
+    if changes:
+        session.flush()
+        audit.record(session, actor, "sla_policy", priority, "updated", changes)
+    return policy

@@ -37,13 +37,9 @@ class StewardError(Exception):
         super().__init__(self.message)
 
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "status": self.status,
-            "code": self.code,
-            "message": self.message,
-            "errors": self.errors,
-        }
-        body.update(self.extra)
+        body: dict[str, Any] = dict(self.extra)
+        # the four keys of the error contract always win over extra details
+        body.update(status=self.status, code=self.code, message=self.message, errors=self.errors)
         return body
 
 

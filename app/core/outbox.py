@@ -73,7 +73,7 @@ def enqueue(
         job=job, kwargs=kwargs, queue=queue, dedupe_key=dedupe_key, created_at=utcnow()
     )
     session.add(message)
-    session.flush([message])
+    session.flush()
     session.info.setdefault(_PENDING_KEY, set()).add(message.id)
     return message
 

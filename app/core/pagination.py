@@ -11,11 +11,13 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.types import TypeDecorator
 
 from app.core.errors import ValidationFailed
 
@@ -62,9 +64,42 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
             raise ValueError("wrong size")
         return [_decode_value(v) for v in values]
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(
-            "The cursor is not valid.", errors={"cursor": ["Not a cursor from this list."]}
-        ) from exc
+        raise _invalid_cursor() from exc
+
+
+def _invalid_cursor() -> ValidationFailed:
+    return ValidationFailed(
+        "The cursor is not valid.", errors={"cursor": ["Not a cursor from this list."]}
+    )
+
+
+_INT64 = range(-(2**63), 2**63)
+
+
+def _fits(key: SortKey, value: Any) -> bool:
+    """Whether a decoded cursor value can be compared with ``key`` (forged cursors are 422s)."""
+    if value is None or isinstance(value, dict | list):
+        return False
+    sql_type = key.expression.type
+    if isinstance(sql_type, TypeDecorator):
+        sql_type = sql_type.impl_instance
+    try:
+        expected = sql_type.python_type
+    except NotImplementedError:
+        expected = object
+    if expected is bool:
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if expected is datetime:
+        return isinstance(value, datetime) and value.tzinfo is not None
+    if expected is int:
+        return isinstance(value, int) and value in _INT64
+    if expected in (float, Decimal):
+        return isinstance(value, int | float)
+    if expected is object:
+        return isinstance(value, str | int | float | datetime)
+    return isinstance(value, expected)
 
 
 def _after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
@@ -86,7 +121,10 @@ def paginate(
 ) -> Page:
     """Run ``stmt`` ordered by ``keys`` from ``cursor``; return one page and the next cursor."""
     if cursor:
-        stmt = stmt.where(_after(keys, decode_cursor(cursor, len(keys))))
+        values = decode_cursor(cursor, len(keys))
+        if not all(_fits(key, value) for key, value in zip(keys, values, strict=True)):
+            raise _invalid_cursor()
+        stmt = stmt.where(_after(keys, values))
     order = [k.expression.desc() if k.descending else k.expression.asc() for k in keys]
     rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
     has_more = len(rows) > limit

@@ -6,12 +6,15 @@ cron scheduler) run with no server at all.
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, current_app
 from redis import Redis
 from rq import Queue
 
 QUEUE_NAMES = ("high", "default", "low")
 _EMBEDDED_KEY = "steward.embedded_redis"
+_JOB_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def redis_for(app: Flask) -> Redis:
@@ -37,4 +40,5 @@ def get_queue(name: str = "default", app: Flask | None = None) -> Queue:
 
 
 def job_id(app: Flask, key: str) -> str:
-    return app.config.get("QUEUE_PREFIX", "") + key
+    """A job id unique to this deployment; RQ accepts only letters, digits, ``_`` and ``-``."""
+    return _JOB_ID_UNSAFE.sub("-", app.config.get("QUEUE_PREFIX", "")) + key

@@ -226,7 +226,8 @@ class ApiTokens(MethodView):
             expires_at=body["expires_at"],
         )
         db.session.commit()
-        return {**ApiTokenCreated().dump(token), "token": secret}
+        token.secret = secret  # transient: dumped once as "token", never stored
+        return token
 
 
 @users_blp.route("/tokens/<int:token_id>")

@@ -74,7 +74,9 @@ class ApiTokenSchema(Schema):
 
 
 class ApiTokenCreated(ApiTokenSchema):
-    token = fields.Str(metadata={"description": "the secret, shown only in this response"})
+    token = fields.Str(
+        attribute="secret", metadata={"description": "the secret, shown only in this response"}
+    )
 
 
 ApiTokenPage = page_schema(ApiTokenSchema)

@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from app.core import audit
 from app.core.clock import utcnow
@@ -112,6 +113,10 @@ def save_user(
         for role, module_id in sorted(wanted - current, key=str):
             user.roles.append(RoleAssignment(role=role, module_id=module_id))
         changes["roles"] = [sorted(map(list, current), key=str), sorted(map(list, wanted), key=str)]
+        if not created:
+            # Roles live in another table: make the users row change too, so that the version
+            # (and with it the ETag) moves and a concurrent edit is detected.
+            flag_modified(user, "name")
     session.flush()
     if created or changes:
         audit.record(session, actor, "user", user.id, "created" if created else "updated", changes)

@@ -32,6 +32,9 @@ add_nav(NavItem("Audit log", "core.audit_log", Permission.AUDIT_VIEW, order=90))
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths are followed after login (no open redirect)."""
+    # Browsers read a backslash as "/" and drop tabs and newlines: "/\\evil" means "//evil".
+    if target and any(c == "\\" or c.isspace() or ord(c) < 32 for c in target):
+        target = None
     if target and target.startswith("/") and not target.startswith("//"):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:

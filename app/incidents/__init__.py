@@ -1,0 +1,1 @@
+"""Incidents: INC tickets, their lifecycle, SLA clocks, queues, comments and satisfaction."""

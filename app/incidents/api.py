@@ -1,0 +1,271 @@
+"""Tickets API: submit, list and filter, read, change (If-Match), act, comment, rate, attach."""
+
+from __future__ import annotations
+
+from flask import request, send_file, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.core.clock import utcnow
+from app.core.db import db
+from app.core.errors import ValidationFailed
+from app.core.etag import check_if_match, etag_for
+from app.identity.auth import current_actor
+from app.incidents import attachments, queues, service, transitions
+from app.incidents.schemas import (
+    AttachmentList,
+    AttachmentSchema,
+    CommentCreateSchema,
+    CommentList,
+    CommentSchema,
+    HistoryList,
+    LinkSchema,
+    PrequalifySchema,
+    SatisfactionSchema,
+    TicketCreateSchema,
+    TicketListArgs,
+    TicketPage,
+    TicketPatchSchema,
+    TicketSchema,
+    TransitionSchema,
+    history_to_dicts,
+    person,
+    ticket_to_dict,
+)
+
+blp = Blueprint("tickets_api", __name__, description="Incident tickets (INC-...)")
+
+
+def blueprints() -> list[Blueprint]:
+    return [blp]
+
+
+def ticket_etag(ticket) -> str:
+    return etag_for("ticket", ticket.ref, ticket.version)
+
+
+def respond(ticket, status: int = 200):
+    data = ticket_to_dict(db.session, current_actor(), ticket, utcnow(), service.warning_ratio())
+    return data, status, {"ETag": ticket_etag(ticket)}
+
+
+@blp.route("/tickets")
+class Tickets(MethodView):
+    @blp.arguments(TicketListArgs, location="query")
+    @blp.response(200, TicketPage)
+    def get(self, args: dict):
+        """List the tickets you may see; named queues, filters, sorted by SLA deadline."""
+        actor = current_actor()
+        query = queues.TicketQuery(
+            **{
+                k: args.get(k)
+                for k in (
+                    "view",
+                    "status",
+                    "priority",
+                    "module",
+                    "assignee",
+                    "group",
+                    "breached",
+                    "q",
+                )
+            },
+            sort=args["sort"],
+        )
+        page = queues.list_tickets(
+            db.session, actor, query, cursor=args["cursor"], limit=args["limit"]
+        )
+        now, ratio = utcnow(), service.warning_ratio()
+        return {
+            "items": [ticket_to_dict(db.session, actor, t, now, ratio) for t in page.items],
+            "next_cursor": page.next_cursor,
+        }
+
+    @blp.arguments(TicketCreateSchema, example=TicketCreateSchema.Meta.example)
+    @blp.response(201, TicketSchema)
+    def post(self, body: dict):
+        """Report an incident; the priority follows the ITIL impact x urgency matrix."""
+        ticket = service.create_ticket(db.session, current_actor(), **body)
+        db.session.commit()
+        return respond(ticket, 201)
+
+
+@blp.route("/tickets/<ref>")
+class TicketItem(MethodView):
+    @blp.response(200, TicketSchema)
+    def get(self, ref: str):
+        """One ticket (404 if you may not see it)."""
+        return respond(service.get_ticket(db.session, current_actor(), ref))
+
+    @blp.arguments(TicketPatchSchema)
+    @blp.response(200, TicketSchema)
+    def patch(self, body: dict, ref: str):
+        """Change fields; needs If-Match with the ticket's ETag (428 without, 412 if stale)."""
+        actor = current_actor()
+        ticket = service.get_ticket(db.session, actor, ref)
+        check_if_match(request.headers.get("If-Match"), ticket_etag(ticket))
+        service.update_ticket(db.session, actor, ticket, body)
+        db.session.commit()
+        return respond(ticket)
+
+
+@blp.route("/tickets/<ref>/transitions")
+class TicketTransitions(MethodView):
+    @blp.arguments(TransitionSchema, example=TransitionSchema.Meta.example)
+    @blp.response(200, TicketSchema)
+    @blp.alt_response(409, description="Not allowed now; the body lists `allowed` actions")
+    def post(self, body: dict, ref: str):
+        """Take an action: triage, start, wait, resume, resolve, close, reopen, cancel, duplicate.
+
+        An optional If-Match guards against acting on a ticket that changed meanwhile.
+        """
+        actor = current_actor()
+        ticket = service.get_ticket(db.session, actor, ref)
+        if request.headers.get("If-Match"):
+            check_if_match(request.headers["If-Match"], ticket_etag(ticket))
+        action = body.pop("action")
+        transitions.perform(db.session, actor, ticket, action, **body)
+        db.session.commit()
+        return respond(ticket)
+
+
+def dump_comment(comment) -> dict:
+    return {
+        "id": comment.id,
+        "body": comment.body,
+        "public": comment.public,
+        "author": person(comment.author),
+        "created_at": comment.created_at,
+    }
+
+
+@blp.route("/tickets/<ref>/comments")
+class TicketComments(MethodView):
+    @blp.response(200, CommentList)
+    def get(self, ref: str):
+        """The conversation; internal notes only for the support team."""
+        actor = current_actor()
+        ticket = service.get_ticket(db.session, actor, ref)
+        items = [dump_comment(c) for c in service.comments_for(db.session, actor, ticket)]
+        return {"items": items, "next_cursor": None}
+
+    @blp.arguments(CommentCreateSchema)
+    @blp.response(201, CommentSchema)
+    def post(self, body: dict, ref: str):
+        """Answer publicly, or (support team) add an internal note."""
+        actor = current_actor()
+        ticket = service.get_ticket(db.session, actor, ref)
+        comment = service.add_comment(db.session, actor, ticket, **body)
+        db.session.commit()
+        return dump_comment(comment), 201, {"ETag": ticket_etag(ticket)}
+
+
+@blp.route("/tickets/<ref>/satisfaction")
+class TicketSatisfaction(MethodView):
+    @blp.arguments(SatisfactionSchema)
+    @blp.response(201, SatisfactionSchema)
+    def post(self, body: dict, ref: str):
+        """Rate the support (1-5 stars, optional comment) once the ticket is resolved."""
+        actor = current_actor()
+        ticket = service.get_ticket(db.session, actor, ref)
+        satisfaction = service.rate(db.session, actor, ticket, **body)
+        db.session.commit()
+        return satisfaction
+
+
+@blp.route("/tickets/<ref>/prequalification")
+class TicketPrequalification(MethodView):
+    @blp.arguments(PrequalifySchema)
+    @blp.response(200, TicketSchema)
+    def post(self, body: dict, ref: str):
+        """Key users of the module suggest a priority and add context before triage."""
+        actor = current_actor()
+        ticket = service.get_ticket(db.session, actor, ref)
+        service.prequalify(db.session, actor, ticket, **body)
+        db.session.commit()
+        return respond(ticket)
+
+
+@blp.route("/tickets/<ref>/enhancements")
+class TicketEnhancements(MethodView):
+    @blp.arguments(LinkSchema)
+    @blp.response(200, TicketSchema)
+    def post(self, body: dict, ref: str):
+        """Link the incident to the enhancement request that would remove its cause."""
+        actor = current_actor()
+        ticket = service.get_ticket(db.session, actor, ref)
+        service.link_enhancement(db.session, actor, ticket, body["enhancement"])
+        db.session.commit()
+        return respond(ticket)
+
+
+@blp.route("/tickets/<ref>/history")
+class TicketHistory(MethodView):
+    @blp.response(200, HistoryList)
+    def get(self, ref: str):
+        """Every change of the ticket, oldest first, from the audit log."""
+        actor = current_actor()
+        ticket = service.get_ticket(db.session, actor, ref)
+        events = service.history(db.session, actor, ticket)
+        items = history_to_dicts(events, service.sees_internal(actor, ticket))
+        return {"items": items, "next_cursor": None}
+
+
+def dump_attachment(ticket, attachment) -> dict:
+    return {
+        "id": attachment.id,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+        "uploaded_by": attachment.uploaded_by.email,
+        "created_at": attachment.created_at,
+        "url": url_for(
+            "tickets_api.TicketAttachmentItem", ref=ticket.ref, attachment_id=attachment.id
+        ),
+    }
+
+
+@blp.route("/tickets/<ref>/attachments")
+class TicketAttachments(MethodView):
+    @blp.response(200, AttachmentList)
+    def get(self, ref: str):
+        """Files attached to the ticket."""
+        ticket = service.get_ticket(db.session, current_actor(), ref)
+        items = [dump_attachment(ticket, a) for a in attachments.attachments_of(db.session, ticket)]
+        return {"items": items, "next_cursor": None}
+
+    @blp.response(201, AttachmentSchema)
+    def post(self, ref: str):
+        """Upload one file as multipart/form-data field `file` (size and type checked)."""
+        actor = current_actor()
+        ticket = service.get_ticket(db.session, actor, ref)
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationFailed("No file.", errors={"file": ["Send multipart field 'file'."]})
+        attachment = attachments.store_attachment(
+            db.session,
+            actor,
+            ticket,
+            stream=upload.stream,
+            filename=upload.filename or "",
+            content_type=upload.mimetype,
+        )
+        db.session.commit()
+        return dump_attachment(ticket, attachment)
+
+
+@blp.route("/tickets/<ref>/attachments/<int:attachment_id>")
+class TicketAttachmentItem(MethodView):
+    @blp.response(200, description="The file, as an attachment download")
+    def get(self, ref: str, attachment_id: int):
+        """Download a file (only if you can see the ticket)."""
+        ticket = service.get_ticket(db.session, current_actor(), ref)
+        attachment, path = attachments.attachment_path(db.session, ticket, attachment_id)
+        return send_file(
+            path,
+            mimetype=attachment.content_type,
+            as_attachment=True,
+            download_name=attachment.filename,
+            max_age=0,
+        )

@@ -1,0 +1,208 @@
+"""Ticket work the workers run: notifications, the SLA scan and auto-close.
+
+Each function takes the job's session and plain arguments; the runner commits. Running one twice
+changes nothing more: the SLA scan records each warning and breach once (timestamps + outbox
+dedupe keys), auto-close only closes what is still resolved.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.core import audit
+from app.core.clock import utcnow
+from app.core.mail import send_email
+from app.core.webhook import post_json
+from app.identity.models import User
+from app.incidents import notifications
+from app.incidents.lifecycle import OPEN_STATUSES, Status
+from app.incidents.models import Comment, Ticket
+
+SUBJECTS = {
+    "created": "{ref} received: {title}",
+    "new_in_group": "[{priority}] New ticket {ref} for {group}: {title}",
+    "assigned": "[{priority}] {ref} assigned to you: {title}",
+    "public_comment": "New answer on {ref}: {title}",
+    "waiting_on_you": "{ref} needs your answer: {title}",
+    "resolved": "{ref} is resolved: {title}",
+    "resume": "{ref}: the requester answered",
+    "reopen": "{ref} was reopened by the requester",
+    "response_warning": "[{priority}] {ref} is close to its first-response deadline",
+    "resolution_warning": "[{priority}] {ref} is close to its resolution deadline",
+    "response_breach": "[{priority}] {ref} breached its first-response SLA",
+    "resolution_breach": "[{priority}] {ref} breached its resolution SLA",
+}
+
+
+def _ticket_url(ticket: Ticket) -> str:
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/tickets/{ticket.ref}"
+
+
+def _team_recipients(ticket: Ticket) -> list[str]:
+    if ticket.assignee is not None and ticket.assignee.active:
+        return [ticket.assignee.email]
+    if ticket.group is None:
+        return []
+    if ticket.group.email:
+        return [ticket.group.email]
+    return [u.email for u in ticket.group.members if u.active]
+
+
+def _body(session: Session, ticket: Ticket, event: str, comment_id: int | None) -> str:
+    lines = [
+        f"{ticket.ref} — {ticket.title}",
+        f"Module: {ticket.module.name}   Priority: {ticket.priority}   "
+        f"Status: {ticket.status.replace('_', ' ')}",
+        "",
+    ]
+    if comment_id is not None:
+        comment = session.get(Comment, comment_id)
+        if comment is not None and comment.public:
+            lines += [f"{comment.author.name} wrote:", comment.body, ""]
+    if event == "resolved":
+        lines += ["Resolution:", ticket.resolution_note or "", ""]
+        lines += ["If the problem is not solved you can reopen the ticket; please rate our help."]
+    if event == "waiting_on_you":
+        lines += ["The support team needs information from you to continue."]
+    if ticket.resolution_due_at and event.endswith(("warning", "breach")):
+        lines += [f"Resolution due: {ticket.resolution_due_at:%Y-%m-%d %H:%M} UTC"]
+    lines += ["", f"Open the ticket: {_ticket_url(ticket)}"]
+    return "\n".join(lines)
+
+
+def send_ticket_email(
+    session: Session,
+    *,
+    ticket_id: int,
+    event: str,
+    audience: str,
+    comment_id: int | None = None,
+    assignee_id: int | None = None,
+) -> list[str]:
+    """Email the requester or the support team about ``event``; returns the recipients."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        return []
+    if audience == "requester":
+        recipients = [ticket.reporter.email] if ticket.reporter.active else []
+    elif assignee_id is not None:
+        assignee = session.get(User, assignee_id)
+        recipients = [assignee.email] if assignee and assignee.active else []
+    else:
+        recipients = _team_recipients(ticket)
+    subject = SUBJECTS.get(event, "{ref}: {title}").format(
+        ref=ticket.ref,
+        title=ticket.title,
+        priority=ticket.priority,
+        group=ticket.group.name if ticket.group else "support",
+    )
+    send_email(current_app.config, recipients, subject, _body(session, ticket, event, comment_id))
+    return recipients
+
+
+def post_ticket_webhook(session: Session, *, ticket_id: int, event: str) -> bool:
+    """Tell the configured channel (chat) about a P1 or a breach."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        return False
+    payload = {
+        "event": event,
+        "ticket": ticket.ref,
+        "title": ticket.title,
+        "priority": ticket.priority,
+        "module": ticket.module.code,
+        "status": ticket.status,
+        "url": _ticket_url(ticket),
+        "text": f"[{ticket.priority}] {ticket.ref} {event.replace('_', ' ')}: {ticket.title}",
+    }
+    return post_json(
+        current_app.config.get("WEBHOOK_URL"),
+        payload,
+        timeout=current_app.config.get("WEBHOOK_TIMEOUT", 5),
+    )
+
+
+def scan_sla(session: Session) -> dict[str, int]:
+    """Record warnings and breaches that are due, each exactly once, and notify."""
+    now = utcnow()
+    counts = {
+        "response_warning": 0,
+        "resolution_warning": 0,
+        "response_breach": 0,
+        "resolution_breach": 0,
+    }
+    running = [s.value for s in OPEN_STATUSES if s != Status.WAITING]
+    responding = [s.value for s in OPEN_STATUSES]
+    due = (
+        select(Ticket)
+        .where(
+            or_(
+                (Ticket.status.in_(responding))
+                & Ticket.first_response_at.is_(None)
+                & (
+                    (Ticket.response_warned_at.is_(None) & (Ticket.response_warn_at <= now))
+                    | (Ticket.response_breached_at.is_(None) & (Ticket.response_due_at <= now))
+                ),
+                (Ticket.status.in_(running))
+                & Ticket.paused_since.is_(None)
+                & (
+                    (Ticket.resolution_warned_at.is_(None) & (Ticket.resolution_warn_at <= now))
+                    | (Ticket.resolution_breached_at.is_(None) & (Ticket.resolution_due_at <= now))
+                ),
+            )
+        )
+        .order_by(Ticket.id)
+        .limit(5000)
+        .with_for_update(skip_locked=True)
+    )
+    for ticket in session.scalars(due):
+        for clock, kind in _due_events(ticket, now):
+            counts[f"{clock}_{kind}"] += 1
+            if kind == "breach":  # the breach happened at the deadline, not at scan time
+                setattr(ticket, f"{clock}_breached_at", getattr(ticket, f"{clock}_due_at"))
+            # a breach implies the warning: never warn after the fact
+            if getattr(ticket, f"{clock}_warned_at") is None:
+                setattr(ticket, f"{clock}_warned_at", now)
+            audit.record(
+                session, None, "ticket", ticket.ref, f"sla_{kind}", {"clock": [None, clock]}
+            )
+            notifications.sla_event(session, ticket, clock, kind)
+    return counts
+
+
+def _due_events(ticket: Ticket, now) -> list[tuple[str, str]]:
+    events = []
+    if ticket.first_response_at is None:
+        if ticket.response_breached_at is None and ticket.response_due_at <= now:
+            events.append(("response", "breach"))
+        elif ticket.response_warned_at is None and ticket.response_warn_at <= now:
+            events.append(("response", "warning"))
+    if ticket.status != Status.WAITING and ticket.paused_since is None:
+        if ticket.resolution_breached_at is None and ticket.resolution_due_at <= now:
+            events.append(("resolution", "breach"))
+        elif ticket.resolution_warned_at is None and ticket.resolution_warn_at <= now:
+            events.append(("resolution", "warning"))
+    return events
+
+
+def auto_close_resolved(session: Session) -> int:
+    """Close tickets resolved more than TICKET_AUTO_CLOSE_DAYS ago that nobody reopened."""
+    from app.incidents.transitions import perform
+
+    days = int(current_app.config.get("TICKET_AUTO_CLOSE_DAYS", 7))
+    cutoff = utcnow() - timedelta(days=days)
+    stale = session.scalars(
+        select(Ticket)
+        .where(Ticket.status == Status.RESOLVED, Ticket.resolved_at <= cutoff)
+        .order_by(Ticket.id)
+        .limit(1000)
+    )
+    closed = 0
+    for ticket in stale:
+        perform(session, None, ticket, "close")
+        closed += 1
+    return closed

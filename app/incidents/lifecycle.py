@@ -1,0 +1,102 @@
+"""The ticket state machine, defined once: states, actions, who may take them, and from where.
+
+Every transition anywhere in Steward (API, pages, jobs) goes through ``transition_for``; a
+forbidden one raises ``InvalidTransition`` listing the actions allowed from the current state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.core.errors import InvalidTransition
+
+
+class Status(StrEnum):
+    NEW = "new"
+    TRIAGED = "triaged"
+    IN_PROGRESS = "in_progress"
+    WAITING = "waiting_on_requester"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = frozenset({Status.NEW, Status.TRIAGED, Status.IN_PROGRESS, Status.WAITING})
+FINAL_STATUSES = frozenset({Status.CLOSED, Status.CANCELLED})
+
+
+class Action(StrEnum):
+    TRIAGE = "triage"
+    START = "start"
+    WAIT = "wait"
+    RESUME = "resume"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    CANCEL = "cancel"
+    DUPLICATE = "duplicate"
+
+
+class Party(StrEnum):
+    """Who acts: the support team, the ticket's requester, or the system (periodic jobs)."""
+
+    AGENT = "agent"
+    REQUESTER = "requester"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: Action
+    sources: frozenset[Status]
+    target: Status
+    parties: frozenset[Party]
+
+
+def _t(action: Action, sources: set[Status], target: Status, *parties: Party) -> Transition:
+    return Transition(action, frozenset(sources), target, frozenset(parties))
+
+
+A, R, S = Party.AGENT, Party.REQUESTER, Party.SYSTEM
+TRANSITIONS: tuple[Transition, ...] = (
+    _t(Action.TRIAGE, {Status.NEW}, Status.TRIAGED, A),
+    _t(Action.START, {Status.NEW, Status.TRIAGED}, Status.IN_PROGRESS, A),
+    _t(Action.WAIT, {Status.IN_PROGRESS}, Status.WAITING, A),
+    _t(Action.RESUME, {Status.WAITING}, Status.IN_PROGRESS, A, R),
+    _t(
+        Action.RESOLVE,
+        {Status.NEW, Status.TRIAGED, Status.IN_PROGRESS, Status.WAITING},
+        Status.RESOLVED,
+        A,
+    ),
+    _t(Action.CLOSE, {Status.RESOLVED}, Status.CLOSED, A, R, S),
+    _t(Action.REOPEN, {Status.RESOLVED}, Status.IN_PROGRESS, A, R),
+    _t(Action.CANCEL, {Status.NEW, Status.TRIAGED}, Status.CANCELLED, A, R),
+    _t(Action.CANCEL, {Status.IN_PROGRESS, Status.WAITING}, Status.CANCELLED, A),
+    _t(Action.DUPLICATE, set(OPEN_STATUSES), Status.CLOSED, A),
+)
+
+
+def allowed_actions(status: str, parties: set[Party] | frozenset[Party]) -> list[str]:
+    """The actions any of ``parties`` may take from ``status``, sorted."""
+    return sorted(
+        {t.action.value for t in TRANSITIONS if status in t.sources and t.parties & parties}
+    )
+
+
+def transition_for(status: str, action: str, parties: set[Party] | frozenset[Party]) -> Transition:
+    """The transition ``action`` from ``status`` for ``parties``, or ``InvalidTransition``."""
+    for candidate in TRANSITIONS:
+        if (
+            candidate.action == action
+            and status in candidate.sources
+            and candidate.parties & parties
+        ):
+            return candidate
+    allowed = allowed_actions(status, parties)
+    raise InvalidTransition(
+        f"Cannot {action} a ticket that is {status.replace('_', ' ')}.",
+        allowed=allowed,
+        current_status=status,
+    )

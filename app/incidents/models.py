@@ -1,0 +1,149 @@
+"""Tickets and what hangs off them: comments, attachments, satisfaction, enhancement links.
+
+SLA due and warning instants are stored on the ticket (recomputed on every clock event) so
+that queues sort and filter on indexed columns and the SLA scan is a cheap indexed query.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.clock import utcnow
+from app.core.db import Base, VersionedMixin
+
+
+class Ticket(VersionedMixin, Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_status_due", "status", "next_due_at", "id"),
+        Index("ix_tickets_next_due", "next_due_at", "id"),
+        Index("ix_tickets_assignee_status", "assignee_id", "status", "next_due_at"),
+        Index("ix_tickets_group_status", "group_id", "status", "next_due_at"),
+        Index("ix_tickets_module_status", "module_id", "status", "next_due_at"),
+        Index("ix_tickets_reporter", "reporter_id", "id"),
+        Index("ix_tickets_response_scan", "response_warn_at", "status"),
+        Index("ix_tickets_resolution_scan", "resolution_warn_at", "status"),
+        Index("ix_tickets_resolved_at", "status", "resolved_at"),
+        Index("ix_tickets_created_at", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id"))
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("support_groups.id"))
+    impact: Mapped[str] = mapped_column(String(8))
+    urgency: Mapped[str] = mapped_column(String(8))
+    priority: Mapped[str] = mapped_column(String(2))
+    priority_reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(24), default="new")
+    suggested_priority: Mapped[str | None] = mapped_column(String(2))
+    prequalification_note: Mapped[str | None] = mapped_column(Text)
+    resolution_code: Mapped[str | None] = mapped_column(String(32))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    reopen_count: Mapped[int] = mapped_column(default=0)
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    triaged_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    # SLA clock: targets are copied at (re)prioritisation so a later policy change is explicit.
+    response_target_minutes: Mapped[int]
+    resolution_target_minutes: Mapped[int]
+    sla_business_hours: Mapped[bool] = mapped_column(default=True)
+    paused_seconds: Mapped[int] = mapped_column(default=0)
+    paused_since: Mapped[datetime | None]
+    response_due_at: Mapped[datetime | None]
+    response_warn_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    resolution_warn_at: Mapped[datetime | None]
+    next_due_at: Mapped[datetime | None]
+    response_warned_at: Mapped[datetime | None]
+    resolution_warned_at: Mapped[datetime | None]
+    response_breached_at: Mapped[datetime | None]
+    resolution_breached_at: Mapped[datetime | None]
+
+    module = relationship("Module", lazy="joined")
+    reporter = relationship("User", foreign_keys=[reporter_id], lazy="joined")
+    assignee = relationship("User", foreign_keys=[assignee_id], lazy="joined")
+    group = relationship("SupportGroup", lazy="joined")
+    duplicate_of: Mapped[Ticket | None] = relationship(remote_side=[id], lazy="select")
+    satisfaction: Mapped[Satisfaction | None] = relationship(
+        back_populates="ticket", uselist=False, lazy="selectin"
+    )
+
+    @property
+    def ref(self) -> str:
+        return format_ref(self.id)
+
+
+def format_ref(number: int) -> str:
+    return f"INC-{number:06d}"
+
+
+class Comment(Base):
+    __tablename__ = "ticket_comments"
+    __table_args__ = (Index("ix_ticket_comments_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author = relationship("User", lazy="joined")
+
+
+class Attachment(Base):
+    __tablename__ = "ticket_attachments"
+    __table_args__ = (Index("ix_ticket_attachments_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    uploaded_by = relationship("User", lazy="joined")
+
+
+class Satisfaction(Base):
+    __tablename__ = "ticket_satisfaction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), unique=True
+    )
+    rating: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(Text)
+    rated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="satisfaction")
+
+
+class EnhancementLink(Base):
+    """A ticket that an enhancement request (ENH-...) would fix for good."""
+
+    __tablename__ = "ticket_enhancement_links"
+    __table_args__ = (UniqueConstraint("ticket_id", "enhancement_ref", name="uq_ticket_enh"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    enhancement_ref: Mapped[str] = mapped_column(String(16))
+    linked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,66 @@
+"""Who hears about what happens to a ticket. Only decides and enqueues (through the outbox);
+the sending itself is ``jobs.py``, retried with backoff, so a failing mail server never fails
+the change that caused the notification.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from app.core.outbox import enqueue
+from app.incidents.lifecycle import Action
+from app.incidents.models import Comment, Ticket
+
+EMAIL_JOB = "app.incidents.jobs.send_ticket_email"
+WEBHOOK_JOB = "app.incidents.jobs.post_ticket_webhook"
+
+
+def _email(session: Session, ticket: Ticket, event: str, audience: str, **extra) -> None:
+    enqueue(session, EMAIL_JOB, ticket_id=ticket.id, event=event, audience=audience, **extra)
+
+
+def _webhook(session: Session, ticket: Ticket, event: str, dedupe_key: str | None = None) -> None:
+    enqueue(
+        session, WEBHOOK_JOB, queue="high", dedupe_key=dedupe_key, ticket_id=ticket.id, event=event
+    )
+
+
+def ticket_created(session: Session, ticket: Ticket) -> None:
+    _email(session, ticket, "created", "requester")
+    if ticket.group_id is not None:
+        _email(session, ticket, "new_in_group", "team")
+    if ticket.priority == "P1":
+        _webhook(session, ticket, "p1_created", dedupe_key=f"webhook:p1:{ticket.id}")
+
+
+def ticket_assigned(session: Session, ticket: Ticket) -> None:
+    _email(session, ticket, "assigned", "team", assignee_id=ticket.assignee_id)
+
+
+def public_comment(session: Session, ticket: Ticket, comment: Comment) -> None:
+    _email(session, ticket, "public_comment", "requester", comment_id=comment.id)
+
+
+def after_transition(session: Session, ticket: Ticket, action: Action) -> None:
+    if action == Action.WAIT:
+        _email(session, ticket, "waiting_on_you", "requester")
+    elif action == Action.RESOLVE:
+        _email(session, ticket, "resolved", "requester")
+    elif action in (Action.RESUME, Action.REOPEN) and ticket.assignee_id:
+        _email(session, ticket, action.value, "team")
+
+
+def sla_event(session: Session, ticket: Ticket, clock: str, kind: str) -> None:
+    """A warning or breach of one clock: the team hears once; a breach also goes to the webhook."""
+    key = f"{kind}:{clock}:{ticket.id}"
+    enqueue(
+        session,
+        EMAIL_JOB,
+        queue="high",
+        dedupe_key=f"mail:{key}",
+        ticket_id=ticket.id,
+        event=f"{clock}_{kind}",
+        audience="team",
+    )
+    if kind == "breach":
+        _webhook(session, ticket, f"{clock}_breach", dedupe_key=f"webhook:{key}")

@@ -1,0 +1,463 @@
+"""Tickets: who sees them, submission, changes, comments, pre-qualification and satisfaction.
+
+State changes live in ``transitions.py``, the SLA clock in ``sla.py``, queues in ``queues.py``.
+Every change writes an audit event (the ticket's timeline) and, where someone must hear of
+it, a notification through the outbox, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, false, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+
+from app.catalogue.models import SupportGroup
+from app.catalogue.service import get_module, sla_policies
+from app.core import audit
+from app.core.clock import utcnow
+from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.core.permissions import Permission, can, module_scope, require
+from app.identity.models import User
+from app.incidents import notifications, sla
+from app.incidents.lifecycle import OPEN_STATUSES, Party, Status
+from app.incidents.models import Comment, EnhancementLink, Satisfaction, Ticket
+
+REF_PATTERN = re.compile(r"^INC-(\d{1,12})$", re.IGNORECASE)
+ENH_PATTERN = re.compile(r"^ENH-\d{6,}$")
+ENTITY = "ticket"
+
+
+def warning_ratio() -> float:
+    return float(current_app.config.get("SLA_WARNING_RATIO", 0.8))
+
+
+# --- visibility ---------------------------------------------------------------------------
+
+
+def visibility_filter(actor: User) -> ColumnElement[bool]:
+    """Tickets ``actor`` may see: all (support), their modules' (key users), their own."""
+    everywhere = module_scope(actor, Permission.TICKET_VIEW_ALL)
+    if everywhere is None:
+        return and_(True)
+    clauses: list[ColumnElement[bool]] = []
+    if everywhere:
+        clauses.append(Ticket.module_id.in_(everywhere))
+    modules = module_scope(actor, Permission.TICKET_VIEW_MODULE)
+    if modules is None:
+        return and_(True)
+    if modules:
+        clauses.append(Ticket.module_id.in_(modules))
+    if can(actor, Permission.TICKET_VIEW_OWN):
+        clauses.append(Ticket.reporter_id == actor.id)
+    return or_(*clauses) if clauses else false()
+
+
+def can_see(actor: User, ticket: Ticket) -> bool:
+    return (
+        can(actor, Permission.TICKET_VIEW_ALL, ticket.module_id)
+        or can(actor, Permission.TICKET_VIEW_MODULE, ticket.module_id)
+        or (ticket.reporter_id == actor.id and can(actor, Permission.TICKET_VIEW_OWN))
+    )
+
+
+def sees_internal(actor: User, ticket: Ticket) -> bool:
+    return can(actor, Permission.TICKET_VIEW_INTERNAL, ticket.module_id)
+
+
+def parties(actor: User | None, ticket: Ticket) -> set[Party]:
+    """The roles ``actor`` plays on this ticket, for the state machine."""
+    if actor is None:
+        return {Party.SYSTEM}
+    found: set[Party] = set()
+    if can(actor, Permission.TICKET_WORK, ticket.module_id):
+        found.add(Party.AGENT)
+    if ticket.reporter_id == actor.id:
+        found.add(Party.REQUESTER)
+    return found
+
+
+def parse_ref(ref: str) -> int:
+    match = REF_PATTERN.match((ref or "").strip())
+    if not match:
+        raise NotFound(f"No ticket {ref!r}.")
+    return int(match.group(1))
+
+
+def get_ticket(session: Session, actor: User, ref: str, *, for_update: bool = False) -> Ticket:
+    """The ticket ``ref`` if ``actor`` may see it; 404 otherwise (existence is not revealed)."""
+    ticket = session.get(Ticket, parse_ref(ref), with_for_update=for_update or None)
+    if ticket is None or not can_see(actor, ticket):
+        raise NotFound(f"No ticket {ref!r}.")
+    return ticket
+
+
+# --- submission and changes ---------------------------------------------------------------
+
+
+def _check_level(name: str, value: str) -> str:
+    if value not in sla.LEVELS:
+        raise ValidationFailed(
+            f"Invalid {name}.", errors={name: [f"Must be one of: {', '.join(sla.LEVELS)}."]}
+        )
+    return value
+
+
+def _module_or_422(session: Session, code: str):
+    try:
+        module = get_module(session, code)
+    except NotFound as exc:
+        raise ValidationFailed(exc.message, errors={"module": [exc.message]}) from exc
+    if not module.active:
+        raise ValidationFailed(
+            "This module is retired.", errors={"module": ["Module is not active."]}
+        )
+    return module
+
+
+def apply_priority(session: Session, ticket: Ticket, priority: str) -> None:
+    """Set the priority and its SLA targets, then recompute the deadlines."""
+    policy = sla_policies(session)[priority]
+    ticket.priority = priority
+    ticket.response_target_minutes = policy.response_minutes
+    ticket.resolution_target_minutes = policy.resolution_minutes
+    ticket.sla_business_hours = policy.business_hours
+    sla.refresh_due_times(ticket, warning_ratio())
+
+
+def create_ticket(
+    session: Session,
+    actor: User,
+    *,
+    title: str,
+    description: str,
+    module: str,
+    impact: str,
+    urgency: str,
+) -> Ticket:
+    """Submit an incident: priority from the ITIL matrix, SLA clock started, requester told."""
+    require(actor, Permission.TICKET_CREATE)
+    title, description = (title or "").strip(), (description or "").strip()
+    errors = {}
+    if not title:
+        errors["title"] = ["Say in a few words what is broken."]
+    if not description:
+        errors["description"] = ["Describe what happened and what you expected."]
+    if errors:
+        raise ValidationFailed("The ticket is incomplete.", errors=errors)
+    found = _module_or_422(session, module)
+    now = utcnow()
+    ticket = Ticket(
+        title=title[:200],
+        description=description,
+        module=found,
+        module_id=found.id,
+        reporter_id=actor.id,
+        reporter=actor,
+        impact=_check_level("impact", impact),
+        urgency=_check_level("urgency", urgency),
+        status=Status.NEW,
+        group_id=found.support_group_id,
+        group=found.support_group,
+        created_at=now,
+        updated_at=now,
+        paused_seconds=0,
+        reopen_count=0,
+    )
+    apply_priority(session, ticket, sla.priority_for(impact, urgency))
+    session.add(ticket)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        ENTITY,
+        ticket.ref,
+        "created",
+        {
+            "status": [None, ticket.status],
+            "priority": [None, ticket.priority],
+            "module": [None, found.code],
+            "title": [None, ticket.title],
+        },
+    )
+    notifications.ticket_created(session, ticket)
+    return ticket
+
+
+def _resolve_assignee(session: Session, email: str | None, ticket: Ticket) -> User | None:
+    if not email:
+        return None
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.active or not can(user, Permission.TICKET_WORK, ticket.module_id):
+        raise ValidationFailed(
+            "Cannot assign to this person.",
+            errors={"assignee": ["Not an active support agent for this module."]},
+        )
+    return user
+
+
+def _resolve_group(session: Session, code: str | None) -> SupportGroup | None:
+    if not code:
+        return None
+    group = session.scalar(select(SupportGroup).where(SupportGroup.code == code.strip().upper()))
+    if group is None:
+        raise ValidationFailed("Unknown support group.", errors={"group": ["No such group."]})
+    return group
+
+
+def assign(
+    session: Session,
+    actor: User,
+    ticket: Ticket,
+    *,
+    assignee: str | None = ...,  # type: ignore[assignment]
+    group: str | None = ...,  # type: ignore[assignment]
+) -> dict[str, list[Any]]:
+    """Route the ticket to a group and/or an agent; returns the audited changes."""
+    changes: dict[str, list[Any]] = {}
+    if group is not ...:
+        new_group = _resolve_group(session, group)
+        if new_group != ticket.group:
+            changes["group"] = [
+                ticket.group.code if ticket.group else None,
+                new_group.code if new_group else None,
+            ]
+            ticket.group, ticket.group_id = new_group, new_group.id if new_group else None
+    if assignee is not ...:
+        new_assignee = _resolve_assignee(session, assignee, ticket)
+        if new_assignee != ticket.assignee:
+            changes["assignee"] = [
+                ticket.assignee.email if ticket.assignee else None,
+                new_assignee.email if new_assignee else None,
+            ]
+            ticket.assignee = new_assignee
+            ticket.assignee_id = new_assignee.id if new_assignee else None
+            if new_assignee is not None and new_assignee.id != actor.id:
+                notifications.ticket_assigned(session, ticket)
+    return changes
+
+
+def override_priority(
+    session: Session, actor: User, ticket: Ticket, priority: str, reason: str | None
+) -> dict[str, list[Any]]:
+    """An agent sets a priority other than the matrix's; the reason is mandatory and audited."""
+    if priority not in sla.PRIORITIES:
+        raise ValidationFailed(
+            "Invalid priority.", errors={"priority": [f"One of {', '.join(sla.PRIORITIES)}."]}
+        )
+    if priority == ticket.priority:
+        return {}
+    if not (reason or "").strip():
+        raise ValidationFailed(
+            "Changing the priority needs a reason.",
+            errors={"reason": ["Say why the priority differs from impact x urgency."]},
+        )
+    before = ticket.priority
+    apply_priority(session, ticket, priority)
+    ticket.priority_reason = reason.strip()
+    return {"priority": [before, priority], "priority_reason": [None, ticket.priority_reason]}
+
+
+EDITABLE_BY_REQUESTER = {"title", "description"}
+EDITABLE_BY_AGENT = {"title", "description", "module", "impact", "urgency", "assignee", "group"}
+
+
+def update_ticket(session: Session, actor: User, ticket: Ticket, values: dict[str, Any]) -> Ticket:
+    """Change fields: the requester fixes title/description while new; agents route and re-rate."""
+    who = parties(actor, ticket)
+    allowed = set()
+    if Party.AGENT in who:
+        allowed |= EDITABLE_BY_AGENT
+    if Party.REQUESTER in who and ticket.status == Status.NEW:
+        allowed |= EDITABLE_BY_REQUESTER
+    refused = sorted(set(values) - allowed)
+    if refused:
+        raise PermissionDenied(
+            "You cannot change these fields now.",
+            errors={name: ["Not editable by you in this state."] for name in refused},
+        )
+    if ticket.status in (Status.CLOSED, Status.CANCELLED):
+        raise Conflict(
+            "A closed or cancelled ticket cannot change.", current_current_status=ticket.status
+        )
+    changes: dict[str, list[Any]] = {}
+    plain = {k: values[k].strip() for k in ("title", "description") if k in values}
+    if any(not v for v in plain.values()):
+        raise ValidationFailed(
+            "Fields cannot be empty.",
+            errors={k: ["Cannot be empty."] for k, v in plain.items() if not v},
+        )
+    changes |= audit.apply_changes(ticket, plain)
+    if "module" in values:
+        module = _module_or_422(session, values["module"])
+        if module.id != ticket.module_id:
+            changes["module"] = [ticket.module.code, module.code]
+            ticket.module, ticket.module_id = module, module.id
+            sla.refresh_due_times(ticket, warning_ratio())
+    rating = {k: _check_level(k, values[k]) for k in ("impact", "urgency") if k in values}
+    if rating:
+        changes |= audit.apply_changes(ticket, rating)
+        matrix = sla.priority_for(ticket.impact, ticket.urgency)
+        if ticket.priority_reason is None and matrix != ticket.priority:
+            changes["priority"] = [ticket.priority, matrix]
+            apply_priority(session, ticket, matrix)
+    routing = {k: values[k] for k in ("assignee", "group") if k in values}
+    if routing:
+        changes |= assign(session, actor, ticket, **routing)
+    if changes:
+        touch(ticket)
+        session.flush()
+        audit.record(session, actor, ENTITY, ticket.ref, "updated", changes)
+    return ticket
+
+
+def touch(ticket: Ticket) -> None:
+    ticket.updated_at = utcnow()
+
+
+# --- conversation -------------------------------------------------------------------------
+
+
+def add_comment(
+    session: Session, actor: User, ticket: Ticket, *, body: str, public: bool = True
+) -> Comment:
+    """A public answer or an internal note; the requester's answer resumes a waiting ticket."""
+    body = (body or "").strip()
+    if not body:
+        raise ValidationFailed("The comment is empty.", errors={"body": ["Write something."]})
+    who = parties(actor, ticket)
+    is_support = Party.AGENT in who
+    if not public and not sees_internal(actor, ticket):
+        raise PermissionDenied("Only the support team writes internal notes.")
+    if ticket.status in (Status.CLOSED, Status.CANCELLED):
+        raise Conflict(
+            "This ticket is closed; open a new one.", current_current_status=ticket.status
+        )
+    comment = Comment(ticket_id=ticket.id, author_id=actor.id, body=body, public=public)
+    session.add(comment)
+    now = utcnow()
+    if public and is_support and ticket.first_response_at is None:
+        from app.incidents.transitions import record_first_response
+
+        record_first_response(session, ticket, now)
+    touch(ticket)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        ENTITY,
+        ticket.ref,
+        "commented" if public else "internal_note",
+        {"comment": [None, body[:500]]},
+        public=public,
+        comment_id=comment.id,
+    )
+    if public and Party.REQUESTER in who and ticket.status == Status.WAITING and not is_support:
+        from app.incidents.transitions import perform
+
+        perform(session, actor, ticket, "resume")
+    elif public and is_support and actor.id != ticket.reporter_id:
+        notifications.public_comment(session, ticket, comment)
+    return comment
+
+
+def comments_for(session: Session, actor: User, ticket: Ticket) -> list[Comment]:
+    stmt = select(Comment).where(Comment.ticket_id == ticket.id).order_by(Comment.id)
+    if not sees_internal(actor, ticket):
+        stmt = stmt.where(Comment.public.is_(True))
+    return list(session.scalars(stmt))
+
+
+def prequalify(
+    session: Session, actor: User, ticket: Ticket, *, priority: str | None, note: str | None
+) -> Ticket:
+    """A key user of the module suggests a priority and adds context before triage."""
+    require(actor, Permission.TICKET_PREQUALIFY, ticket.module_id)
+    if ticket.status != Status.NEW:
+        raise Conflict(
+            "Pre-qualification happens before triage.", current_current_status=ticket.status
+        )
+    if priority is not None and priority not in sla.PRIORITIES:
+        raise ValidationFailed("Invalid priority.", errors={"priority": ["P1 to P5."]})
+    changes = audit.apply_changes(
+        ticket,
+        {"suggested_priority": priority, "prequalification_note": (note or "").strip() or None},
+    )
+    if changes:
+        touch(ticket)
+        session.flush()
+        audit.record(session, actor, ENTITY, ticket.ref, "prequalified", changes)
+    return ticket
+
+
+def rate(
+    session: Session, actor: User, ticket: Ticket, *, rating: int, comment: str | None
+) -> Satisfaction:
+    """The requester rates the support once the ticket is resolved (once per ticket)."""
+    if ticket.reporter_id != actor.id:
+        raise PermissionDenied("Only the requester rates the support of a ticket.")
+    if ticket.status not in (Status.RESOLVED, Status.CLOSED) or ticket.resolved_at is None:
+        raise Conflict(
+            "A ticket is rated once it is resolved.", current_current_status=ticket.status
+        )
+    if ticket.satisfaction is not None:
+        raise Conflict("This ticket is already rated.", errors={"rating": ["Already rated."]})
+    if not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise ValidationFailed("Invalid rating.", errors={"rating": ["From 1 to 5 stars."]})
+    satisfaction = Satisfaction(
+        ticket=ticket, rating=rating, comment=(comment or "").strip() or None, rated_by_id=actor.id
+    )
+    session.add(satisfaction)
+    session.flush()
+    audit.record(session, actor, ENTITY, ticket.ref, "rated", {"rating": [None, rating]})
+    return satisfaction
+
+
+def link_enhancement(session: Session, actor: User, ticket: Ticket, ref: str) -> EnhancementLink:
+    """Record that enhancement ``ref`` would remove the cause of this incident."""
+    if Party.AGENT not in parties(actor, ticket):
+        raise PermissionDenied("Only the support team links tickets to enhancements.")
+    ref = (ref or "").strip().upper()
+    if not ENH_PATTERN.match(ref):
+        raise ValidationFailed("Invalid reference.", errors={"enhancement": ["Like ENH-000045."]})
+    exists = session.scalar(
+        select(EnhancementLink).where(
+            EnhancementLink.ticket_id == ticket.id, EnhancementLink.enhancement_ref == ref
+        )
+    )
+    if exists:
+        return exists
+    link = EnhancementLink(ticket_id=ticket.id, enhancement_ref=ref, linked_by_id=actor.id)
+    session.add(link)
+    session.flush()
+    audit.record(session, actor, ENTITY, ticket.ref, "linked", {"enhancement": [None, ref]})
+    return link
+
+
+def enhancement_links(session: Session, ticket: Ticket) -> list[str]:
+    return list(
+        session.scalars(
+            select(EnhancementLink.enhancement_ref)
+            .where(EnhancementLink.ticket_id == ticket.id)
+            .order_by(EnhancementLink.id)
+        )
+    )
+
+
+def history(session: Session, actor: User, ticket: Ticket) -> list[audit.AuditEvent]:
+    """The ticket's timeline from the audit log; internal notes only for the support team."""
+    events = session.scalars(
+        select(audit.AuditEvent)
+        .where(audit.AuditEvent.entity_type == ENTITY, audit.AuditEvent.entity_id == ticket.ref)
+        .order_by(audit.AuditEvent.id)
+    )
+    internal = sees_internal(actor, ticket)
+    hidden = {"internal_note"}
+    return [e for e in events if internal or e.action not in hidden]
+
+
+def is_open(ticket: Ticket) -> bool:
+    return ticket.status in OPEN_STATUSES

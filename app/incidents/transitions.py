@@ -1,0 +1,168 @@
+"""Taking an action on a ticket: the state machine decides if it may, this module does it.
+
+Each action's side effects (SLA clock, timestamps, resolution, duplicates, reopen counting,
+notifications) sit next to each other here, so the whole lifecycle reads in one place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from app.core import audit
+from app.core.clock import utcnow
+from app.core.errors import Conflict, ValidationFailed
+from app.identity.models import User
+from app.incidents import notifications, sla
+from app.incidents.lifecycle import Action, Party, transition_for
+from app.incidents.models import Ticket
+
+RESOLUTION_CODES = (
+    "fixed",
+    "workaround",
+    "configuration",
+    "user_training",
+    "not_reproducible",
+    "known_error",
+    "duplicate",
+    "no_response",
+)
+
+
+def record_first_response(session: Session, ticket: Ticket, now: datetime) -> None:
+    """Stop the response clock; a late response is recorded as a breach at once."""
+    if ticket.first_response_at is not None:
+        return
+    ticket.first_response_at = now
+    if ticket.response_due_at and now > ticket.response_due_at and not ticket.response_breached_at:
+        ticket.response_breached_at = ticket.response_due_at
+    ticket.next_due_at = sla.next_due(ticket)
+
+
+def _reopen_window() -> timedelta:
+    return timedelta(days=int(current_app.config.get("TICKET_REOPEN_DAYS", 14)))
+
+
+def perform(
+    session: Session, actor: User | None, ticket: Ticket, action: str, **params: Any
+) -> Ticket:
+    """Apply ``action`` for ``actor`` (None = the system); 409 with the allowed ones if refused."""
+    from app.incidents.service import assign, override_priority, parties, touch, warning_ratio
+
+    who = parties(actor, ticket)
+    transition = transition_for(ticket.status, action, who)
+    now = utcnow()
+    before = ticket.status
+    changes: dict[str, list[Any]] = {}
+    ratio = warning_ratio()
+    is_agent = Party.AGENT in who
+
+    if transition.action == Action.TRIAGE:
+        ticket.triaged_at = now
+        if params.get("priority"):
+            changes |= override_priority(
+                session, actor, ticket, params["priority"], params.get("reason")
+            )
+        routing = {k: params[k] for k in ("assignee", "group") if k in params}
+        if routing:
+            changes |= assign(session, actor, ticket, **routing)
+    elif transition.action == Action.START:
+        ticket.triaged_at = ticket.triaged_at or now
+        if ticket.assignee_id is None and actor is not None and is_agent:
+            changes |= assign(session, actor, ticket, assignee=actor.email)
+        record_first_response(session, ticket, now)
+    elif transition.action == Action.WAIT:
+        sla.pause(ticket, now)
+    elif transition.action == Action.RESUME:
+        sla.resume(ticket, now, ratio)
+    elif transition.action == Action.RESOLVE:
+        _resolve(ticket, params, now)
+        changes["resolution_code"] = [None, ticket.resolution_code]
+        record_first_response(session, ticket, now)
+        _record_late_resolution(ticket, now)
+        sla.pause(ticket, now)
+    elif transition.action == Action.CLOSE:
+        ticket.closed_at = now
+    elif transition.action == Action.REOPEN:
+        if ticket.resolved_at and now - ticket.resolved_at > _reopen_window():
+            raise Conflict(
+                "The reopen window has passed; please open a new ticket.",
+                errors={"action": [f"Reopen within {_reopen_window().days} days of resolution."]},
+            )
+        ticket.reopen_count += 1
+        ticket.resolved_at = None
+        ticket.resolution_code = None
+        ticket.resolution_note = None
+        changes["reopen_count"] = [ticket.reopen_count - 1, ticket.reopen_count]
+        sla.resume(ticket, now, ratio)
+    elif transition.action == Action.CANCEL:
+        ticket.closed_at = now
+        ticket.resolution_note = (params.get("reason") or "").strip() or None
+    elif transition.action == Action.DUPLICATE:
+        changes |= _mark_duplicate(session, actor, ticket, params.get("duplicate_of"), now)
+
+    ticket.status = transition.target
+    ticket.next_due_at = sla.next_due(ticket)
+    touch(ticket)
+    changes = {"status": [before, ticket.status], **changes}
+    session.flush()
+    audit.record(session, actor, "ticket", ticket.ref, transition.action.value, changes)
+    notifications.after_transition(session, ticket, transition.action)
+    return ticket
+
+
+def _resolve(ticket: Ticket, params: dict[str, Any], now: datetime) -> None:
+    code = params.get("resolution_code")
+    note = (params.get("resolution_note") or "").strip()
+    errors = {}
+    if code not in RESOLUTION_CODES:
+        errors["resolution_code"] = [f"One of: {', '.join(RESOLUTION_CODES)}."]
+    if not note:
+        errors["resolution_note"] = ["Tell the requester what was done."]
+    if errors:
+        raise ValidationFailed("A resolution needs a code and a note.", errors=errors)
+    ticket.resolution_code = code
+    ticket.resolution_note = note
+    ticket.resolved_at = now
+
+
+def _record_late_resolution(ticket: Ticket, now: datetime) -> None:
+    if ticket.paused_since is None and ticket.resolution_due_at and now > ticket.resolution_due_at:
+        ticket.resolution_breached_at = ticket.resolution_breached_at or ticket.resolution_due_at
+
+
+def _mark_duplicate(
+    session: Session, actor: User | None, ticket: Ticket, ref: str | None, now: datetime
+) -> dict[str, list[Any]]:
+    from app.incidents.service import get_ticket
+
+    if not ref:
+        raise ValidationFailed(
+            "Say which ticket this duplicates.", errors={"duplicate_of": ["Required."]}
+        )
+    original = get_ticket(session, actor, ref)
+    if original.id == ticket.id:
+        raise ValidationFailed(
+            "A ticket cannot duplicate itself.", errors={"duplicate_of": ["Another ticket."]}
+        )
+    if original.duplicate_of_id == ticket.id:
+        raise ValidationFailed(
+            "That ticket is a duplicate of this one.", errors={"duplicate_of": ["Circular."]}
+        )
+    ticket.duplicate_of_id = original.id
+    ticket.resolution_code = "duplicate"
+    ticket.resolution_note = f"Duplicate of {original.ref}."
+    ticket.closed_at = now
+    sla.pause(ticket, now)
+    audit.record(
+        session,
+        actor,
+        "ticket",
+        original.ref,
+        "duplicate_linked",
+        {"duplicates": [None, ticket.ref]},
+    )
+    return {"duplicate_of": [None, original.ref]}
