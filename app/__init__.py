@@ -126,6 +126,11 @@ def _register_domains(app: Flask, api: Api) -> None:
     for module in (core_views, identity_views, catalogue_views, incidents_views):
         app.register_blueprint(module.blueprint)
 
+    from app.incidents.metrics import collect_ticket_gauges
+
+    metrics.add_scrape_collector(metrics.collect_outbox_and_queues)
+    metrics.add_scrape_collector(collect_ticket_gauges)
+
 
 def _register_docs_assets(app: Flask) -> None:
     """Swagger UI comes from an installed package, served locally (no CDN at run time)."""

@@ -188,6 +188,7 @@ def _people(session: Session, ctx: DemoContext) -> None:
             roles=roles,
         )
         user.password_hash = demo_hash
+        user.created_at = ctx.start
         ctx.logins[local] = user
     ctx.agents.append(ctx.logins["agent"])
     rng = ctx.rng

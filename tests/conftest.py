@@ -111,13 +111,18 @@ def _truncate_all(app: Flask) -> None:
 def _clean_redis(app: Flask) -> None:
     if not TEST_REDIS_URL:
         return
-    from app.core.queue import redis_for
+    from app.core.queue import job_id, redis_for
 
     connection = redis_for(app)
     prefix = app.config["QUEUE_PREFIX"]
-    keys = list(connection.scan_iter(match=f"*{prefix}*", count=1000))
+    keys: set = set()
+    for marker in {prefix, job_id(app, "")}:  # queue names, and job ids (sanitised prefix)
+        keys.update(connection.scan_iter(match=f"*{marker}*", count=1000))
     if keys:
         connection.delete(*keys)
+    stale = [q for q in connection.smembers("rq:queues") if prefix.encode() in q]
+    if stale:
+        connection.srem("rq:queues", *stale)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         Worker(queues, connection=connection).work(burst=args.burst, with_scheduler=True)
     else:
         scheduler = CronScheduler(connection=connection)
-        register_all(scheduler)
+        register_all(scheduler, app.config.get("QUEUE_PREFIX", ""))
         scheduler.start()
     return 0
 

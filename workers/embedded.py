@@ -13,6 +13,7 @@ import time
 from flask import Flask
 from rq import SimpleWorker
 from rq.cron import CronScheduler
+from rq.timeouts import TimerDeathPenalty
 
 from app.core.queue import QUEUE_NAMES, get_queue, redis_for
 from workers.runner import bind_app
@@ -24,7 +25,10 @@ _lock = threading.Lock()
 
 
 class ThreadWorker(SimpleWorker):
-    """A SimpleWorker that can live outside the main thread (signals belong to the server)."""
+    """A SimpleWorker that can live outside the main thread (signals belong to the server):
+    job timeouts use a timer instead of SIGALRM."""
+
+    death_penalty_class = TimerDeathPenalty
 
     def _install_signal_handlers(self) -> None:
         pass
@@ -33,8 +37,10 @@ class ThreadWorker(SimpleWorker):
 def _work_forever(app: Flask) -> None:
     connection = redis_for(app)
     queues = [get_queue(name, app) for name in QUEUE_NAMES]
-    worker = ThreadWorker(queues, connection=connection)
     while True:
+        # a fresh worker per burst: each registers, drains the queues (and moves due retries
+        # back onto them), then deregisters
+        worker = ThreadWorker(queues, connection=connection)
         try:
             worker.work(burst=True, logging_level="WARNING", with_scheduler=True)
         except Exception:
@@ -44,7 +50,7 @@ def _work_forever(app: Flask) -> None:
 
 def _schedule_forever(app: Flask) -> None:
     scheduler = CronScheduler(connection=redis_for(app), logging_level="WARNING")
-    register_all(scheduler)
+    register_all(scheduler, app.config.get("QUEUE_PREFIX", ""))
     while True:
         try:
             scheduler.enqueue_jobs()

@@ -28,12 +28,12 @@ PERIODIC: list[Periodic] = [
 ]
 
 
-def register_all(scheduler: CronScheduler) -> None:
+def register_all(scheduler: CronScheduler, prefix: str = "") -> None:
     """Register every periodic job with an RQ cron scheduler."""
     for entry in PERIODIC:
         scheduler.register(
             run_job,
-            queue_name=entry.queue,
+            queue_name=prefix + entry.queue,
             args=(entry.job,),
             interval=entry.every_seconds,
             name=entry.job,

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 RUNNER = "workers.runner.run_outbox_message"
 RETRY_INTERVALS = [10, 30, 120, 600, 1800]
+# RQ's retries span ~45 minutes; a row still not completed an hour after dispatch was lost.
+REDELIVER_AFTER = timedelta(hours=1)
+MAX_DISPATCHES = 10
 _PENDING_KEY = "steward.outbox_pending"
 _COMMITTED_KEY = "steward.outbox_committed"
 
@@ -127,8 +130,14 @@ def dispatch(app: Flask, message_ids: list[int]) -> int:
 
 
 def sweep(session: Session, app: Flask, older_than_seconds: int = 30) -> int:
-    """Re-send outbox rows that were committed but never reached the queue."""
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    """Re-send outbox rows that never reached the queue, and rows the queue lost.
+
+    A row dispatched long ago but never completed was lost by the queue (an embedded queue
+    gone with its process, retries exhausted after an outage): it is handed over again, a
+    bounded number of times; the runner's completion check keeps that idempotent.
+    """
+    now = utcnow()
+    cutoff = now - timedelta(seconds=older_than_seconds)
     ids = list(
         session.scalars(
             select(OutboxMessage.id)
@@ -137,8 +146,24 @@ def sweep(session: Session, app: Flask, older_than_seconds: int = 30) -> int:
             .limit(1000)
         )
     )
+    lost = list(
+        session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.completed_at.is_(None),
+                OutboxMessage.dispatched_at <= now - REDELIVER_AFTER,
+                OutboxMessage.dispatch_attempts < MAX_DISPATCHES,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(1000)
+        )
+    )
+    if lost:
+        session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(lost)).values(dispatched_at=None)
+        )
     session.commit()
-    return dispatch(app, ids)
+    return dispatch(app, ids + lost)
 
 
 @event.listens_for(OrmSession, "after_commit")

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, and_, literal, or_, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.types import TypeDecorator
@@ -103,7 +103,18 @@ def _fits(key: SortKey, value: Any) -> bool:
 
 
 def _after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
-    """Rows strictly after ``values`` in the order of ``keys`` (a row-value comparison)."""
+    """Rows strictly after ``values`` in the order of ``keys``.
+
+    With one direction for every key this is a row-value comparison, which PostgreSQL turns
+    into an index range scan starting at the cursor; mixed directions are spelled out.
+    """
+    directions = {key.descending for key in keys}
+    if len(keys) > 1 and len(directions) == 1:
+        left = tuple_(*(key.expression for key in keys))
+        right = tuple_(
+            *(literal(v, key.expression.type) for key, v in zip(keys, values, strict=True))
+        )
+        return left < right if directions == {True} else left > right
     clauses = []
     for i, key in enumerate(keys):
         equal_prefix = [keys[j].expression == values[j] for j in range(i)]

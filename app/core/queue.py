@@ -7,6 +7,7 @@ cron scheduler) run with no server at all.
 from __future__ import annotations
 
 import re
+import threading
 
 from flask import Flask, current_app
 from redis import Redis
@@ -14,22 +15,30 @@ from rq import Queue
 
 QUEUE_NAMES = ("high", "default", "low")
 _EMBEDDED_KEY = "steward.embedded_redis"
+_lock = threading.Lock()
 _JOB_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def redis_for(app: Flask) -> Redis:
-    """The Redis connection this app's jobs use (one per app, created on first use)."""
+    """The Redis connection this app's jobs use (one per app, created once, thread-safe).
+
+    The embedded queue lives in this connection's server, so every thread of the process
+    (requests, the worker, the scheduler) must share the very same one.
+    """
     connection = app.extensions.get(_EMBEDDED_KEY)
     if connection is not None:
         return connection
-    url = app.config.get("REDIS_URL")
-    if url:
-        connection = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
-    else:
-        import fakeredis
+    with _lock:
+        connection = app.extensions.get(_EMBEDDED_KEY)
+        if connection is None:
+            url = app.config.get("REDIS_URL")
+            if url:
+                connection = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+            else:
+                import fakeredis
 
-        connection = fakeredis.FakeRedis(server=fakeredis.FakeServer())
-    app.extensions[_EMBEDDED_KEY] = connection
+                connection = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+            app.extensions[_EMBEDDED_KEY] = connection
     return connection
 
 

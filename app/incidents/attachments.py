@@ -42,6 +42,13 @@ def storage_root() -> Path:
     return Path(current_app.config["ATTACHMENT_DIR"])
 
 
+def _size_text(size: int) -> str:
+    for unit, factor in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.3g} {unit}"
+    return f"{size} bytes"
+
+
 def _looks_like(content_type: str, head: bytes) -> bool:
     signatures = ALLOWED_TYPES[content_type]
     if signatures:
@@ -97,7 +104,7 @@ def store_attachment(
                 if size > limit:
                     raise ValidationFailed(
                         "The file is too large.",
-                        errors={"file": [f"At most {limit // (1024 * 1024)} MiB."]},
+                        errors={"file": [f"At most {_size_text(limit)}."]},
                     )
                 digest.update(chunk)
                 out.write(chunk)

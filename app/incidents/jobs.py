@@ -43,8 +43,13 @@ def _ticket_url(ticket: Ticket) -> str:
 
 
 def _team_recipients(ticket: Ticket) -> list[str]:
+    """The assignee if there is one, else the group."""
     if ticket.assignee is not None and ticket.assignee.active:
         return [ticket.assignee.email]
+    return _group_recipients(ticket)
+
+
+def _group_recipients(ticket: Ticket) -> list[str]:
     if ticket.group is None:
         return []
     if ticket.group.email:
@@ -89,6 +94,8 @@ def send_ticket_email(
         return []
     if audience == "requester":
         recipients = [ticket.reporter.email] if ticket.reporter.active else []
+    elif audience == "group":
+        recipients = _group_recipients(ticket)
     elif assignee_id is not None:
         assignee = session.get(User, assignee_id)
         recipients = [assignee.email] if assignee and assignee.active else []
@@ -157,7 +164,7 @@ def scan_sla(session: Session) -> dict[str, int]:
         )
         .order_by(Ticket.id)
         .limit(5000)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=Ticket)  # not the eager-loaded outer joins
     )
     for ticket in session.scalars(due):
         for clock, kind in _due_events(ticket, now):

@@ -28,6 +28,8 @@ class Ticket(VersionedMixin, Base):
         Index("ix_tickets_resolution_scan", "resolution_warn_at", "status"),
         Index("ix_tickets_resolved_at", "status", "resolved_at"),
         Index("ix_tickets_created_at", "created_at", "id"),
+        Index("ix_tickets_updated_at", "updated_at", "id"),
+        Index("ix_tickets_reporter_updated", "reporter_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

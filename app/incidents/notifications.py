@@ -28,7 +28,7 @@ def _webhook(session: Session, ticket: Ticket, event: str, dedupe_key: str | Non
 def ticket_created(session: Session, ticket: Ticket) -> None:
     _email(session, ticket, "created", "requester")
     if ticket.group_id is not None:
-        _email(session, ticket, "new_in_group", "team")
+        _email(session, ticket, "new_in_group", "group")
     if ticket.priority == "P1":
         _webhook(session, ticket, "p1_created", dedupe_key=f"webhook:p1:{ticket.id}")
 

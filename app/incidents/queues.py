@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.catalogue.models import Module, SupportGroup, support_group_members
 from app.core.clock import utcnow
@@ -24,6 +24,8 @@ from app.incidents.models import Ticket
 from app.incidents.service import visibility_filter
 
 NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+# a page loads these with one IN query each rather than joining them into the keyset scan
+LIST_RELATIONS = (Ticket.module, Ticket.reporter, Ticket.assignee, Ticket.group)
 VIEWS = (
     "open",
     "all",
@@ -62,7 +64,8 @@ def breached_clause(now: datetime):
     return or_(
         Ticket.response_breached_at.is_not(None),
         Ticket.resolution_breached_at.is_not(None),
-        and_(Ticket.status.in_(OPEN), Ticket.next_due_at <= now),
+        # next_due_at is NULL while no clock runs: say so, or NOT(...) would drop those rows
+        and_(Ticket.status.in_(OPEN), Ticket.next_due_at.is_not(None), Ticket.next_due_at <= now),
     )
 
 
@@ -115,7 +118,11 @@ def _people_clause(session: Session, value: str, actor: User):
 def build_query(session: Session, actor: User, query: TicketQuery) -> Select:
     """The visible tickets matching ``query`` (unordered)."""
     now = utcnow()
-    stmt = select(Ticket).where(visibility_filter(actor))
+    stmt = (
+        select(Ticket)
+        .where(visibility_filter(actor))
+        .options(*(selectinload(r) for r in LIST_RELATIONS))
+    )
     if query.view:
         stmt = stmt.where(_view_clause(query.view, actor, now))
     if query.status:

@@ -280,9 +280,7 @@ def update_ticket(session: Session, actor: User, ticket: Ticket, values: dict[st
             errors={name: ["Not editable by you in this state."] for name in refused},
         )
     if ticket.status in (Status.CLOSED, Status.CANCELLED):
-        raise Conflict(
-            "A closed or cancelled ticket cannot change.", current_current_status=ticket.status
-        )
+        raise Conflict("A closed or cancelled ticket cannot change.", current_status=ticket.status)
     changes: dict[str, list[Any]] = {}
     plain = {k: values[k].strip() for k in ("title", "description") if k in values}
     if any(not v for v in plain.values()):
@@ -333,9 +331,7 @@ def add_comment(
     if not public and not sees_internal(actor, ticket):
         raise PermissionDenied("Only the support team writes internal notes.")
     if ticket.status in (Status.CLOSED, Status.CANCELLED):
-        raise Conflict(
-            "This ticket is closed; open a new one.", current_current_status=ticket.status
-        )
+        raise Conflict("This ticket is closed; open a new one.", current_status=ticket.status)
     comment = Comment(ticket_id=ticket.id, author_id=actor.id, body=body, public=public)
     session.add(comment)
     now = utcnow()
@@ -372,14 +368,17 @@ def comments_for(session: Session, actor: User, ticket: Ticket) -> list[Comment]
 
 
 def prequalify(
-    session: Session, actor: User, ticket: Ticket, *, priority: str | None, note: str | None
+    session: Session,
+    actor: User,
+    ticket: Ticket,
+    *,
+    priority: str | None = None,
+    note: str | None = None,
 ) -> Ticket:
     """A key user of the module suggests a priority and adds context before triage."""
     require(actor, Permission.TICKET_PREQUALIFY, ticket.module_id)
     if ticket.status != Status.NEW:
-        raise Conflict(
-            "Pre-qualification happens before triage.", current_current_status=ticket.status
-        )
+        raise Conflict("Pre-qualification happens before triage.", current_status=ticket.status)
     if priority is not None and priority not in sla.PRIORITIES:
         raise ValidationFailed("Invalid priority.", errors={"priority": ["P1 to P5."]})
     changes = audit.apply_changes(
@@ -394,15 +393,13 @@ def prequalify(
 
 
 def rate(
-    session: Session, actor: User, ticket: Ticket, *, rating: int, comment: str | None
+    session: Session, actor: User, ticket: Ticket, *, rating: int, comment: str | None = None
 ) -> Satisfaction:
     """The requester rates the support once the ticket is resolved (once per ticket)."""
     if ticket.reporter_id != actor.id:
         raise PermissionDenied("Only the requester rates the support of a ticket.")
     if ticket.status not in (Status.RESOLVED, Status.CLOSED) or ticket.resolved_at is None:
-        raise Conflict(
-            "A ticket is rated once it is resolved.", current_current_status=ticket.status
-        )
+        raise Conflict("A ticket is rated once it is resolved.", current_status=ticket.status)
     if ticket.satisfaction is not None:
         raise Conflict("This ticket is already rated.", errors={"rating": ["Already rated."]})
     if not isinstance(rating, int) or not 1 <= rating <= 5:

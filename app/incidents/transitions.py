@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.core import audit
 from app.core.clock import utcnow
-from app.core.errors import Conflict, ValidationFailed
+from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.identity.models import User
 from app.incidents import notifications, sla
 from app.incidents.lifecycle import Action, Party, transition_for
@@ -39,7 +39,16 @@ def record_first_response(session: Session, ticket: Ticket, now: datetime) -> No
     ticket.first_response_at = now
     if ticket.response_due_at and now > ticket.response_due_at and not ticket.response_breached_at:
         ticket.response_breached_at = ticket.response_due_at
+        record_breach(session, ticket, "response")
     ticket.next_due_at = sla.next_due(ticket)
+
+
+def record_breach(session: Session, ticket: Ticket, clock: str) -> None:
+    """Audit and announce a breach noticed when its clock stopped (the scan will not see it)."""
+    if getattr(ticket, f"{clock}_warned_at") is None:
+        setattr(ticket, f"{clock}_warned_at", utcnow())
+    audit.record(session, None, "ticket", ticket.ref, "sla_breach", {"clock": [None, clock]})
+    notifications.sla_event(session, ticket, clock, "breach")
 
 
 def _reopen_window() -> timedelta:
@@ -82,7 +91,7 @@ def perform(
         _resolve(ticket, params, now)
         changes["resolution_code"] = [None, ticket.resolution_code]
         record_first_response(session, ticket, now)
-        _record_late_resolution(ticket, now)
+        _record_late_resolution(session, ticket, now)
         sla.pause(ticket, now)
     elif transition.action == Action.CLOSE:
         ticket.closed_at = now
@@ -129,9 +138,11 @@ def _resolve(ticket: Ticket, params: dict[str, Any], now: datetime) -> None:
     ticket.resolved_at = now
 
 
-def _record_late_resolution(ticket: Ticket, now: datetime) -> None:
-    if ticket.paused_since is None and ticket.resolution_due_at and now > ticket.resolution_due_at:
-        ticket.resolution_breached_at = ticket.resolution_breached_at or ticket.resolution_due_at
+def _record_late_resolution(session: Session, ticket: Ticket, now: datetime) -> None:
+    late = ticket.resolution_due_at is not None and now > ticket.resolution_due_at
+    if ticket.paused_since is None and late and ticket.resolution_breached_at is None:
+        ticket.resolution_breached_at = ticket.resolution_due_at
+        record_breach(session, ticket, "resolution")
 
 
 def _mark_duplicate(
@@ -143,7 +154,10 @@ def _mark_duplicate(
         raise ValidationFailed(
             "Say which ticket this duplicates.", errors={"duplicate_of": ["Required."]}
         )
-    original = get_ticket(session, actor, ref)
+    try:
+        original = get_ticket(session, actor, ref)
+    except NotFound as exc:  # a bad reference in the body is bad input, not a missing ticket
+        raise ValidationFailed(exc.message, errors={"duplicate_of": ["No such ticket."]}) from exc
     if original.id == ticket.id:
         raise ValidationFailed(
             "A ticket cannot duplicate itself.", errors={"duplicate_of": ["Another ticket."]}

@@ -114,6 +114,8 @@ def upgrade():
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index('ix_tickets_assignee_status', ['assignee_id', 'status', 'next_due_at'], unique=False)
         batch_op.create_index('ix_tickets_created_at', ['created_at', 'id'], unique=False)
+        batch_op.create_index('ix_tickets_updated_at', ['updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_tickets_reporter_updated', ['reporter_id', 'updated_at', 'id'], unique=False)
         batch_op.create_index('ix_tickets_group_status', ['group_id', 'status', 'next_due_at'], unique=False)
         batch_op.create_index('ix_tickets_module_status', ['module_id', 'status', 'next_due_at'], unique=False)
         batch_op.create_index('ix_tickets_next_due', ['next_due_at', 'id'], unique=False)
@@ -203,6 +205,8 @@ def downgrade():
         batch_op.drop_index('ix_tickets_next_due')
         batch_op.drop_index('ix_tickets_module_status')
         batch_op.drop_index('ix_tickets_group_status')
+        batch_op.drop_index('ix_tickets_updated_at')
+        batch_op.drop_index('ix_tickets_reporter_updated')
         batch_op.drop_index('ix_tickets_created_at')
         batch_op.drop_index('ix_tickets_assignee_status')
 

@@ -1,0 +1,150 @@
+"""The ticket jobs the scheduler runs: auto-close of resolved tickets, and the schedule itself.
+
+Here resolved tickets close after 3 days (TICKET_AUTO_CLOSE_DAYS), so the test proves the
+setting is read rather than the default of 7.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.core.audit import AuditEvent
+from app.core.queue import QUEUE_NAMES
+from app.incidents.jobs import auto_close_resolved
+from app.incidents.models import Ticket
+from app.incidents.transitions import perform
+from workers.runner import resolve, run_job
+from workers.schedule import PERIODIC
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
+DAY = timedelta(days=1)
+RESOLUTION = {"resolution_code": "fixed", "resolution_note": "Period reopened."}
+
+
+@pytest.fixture
+def app_config() -> dict:
+    return {"TICKET_AUTO_CLOSE_DAYS": 3}
+
+
+@pytest.fixture
+def agent(make_user):
+    return make_user("agent")
+
+
+@pytest.fixture
+def resolved_at(db_session, frozen_clock, make_ticket, agent):
+    """resolved_at(instant): a ticket the agent resolved at ``instant``."""
+
+    def build(instant: datetime) -> Ticket:
+        frozen_clock(instant - timedelta(hours=1))
+        ticket = make_ticket()
+        frozen_clock(instant)
+        perform(db_session, agent, ticket, "resolve", **RESOLUTION)
+        db_session.commit()
+        return ticket
+
+    return build
+
+
+def closures(db_session, ticket: Ticket) -> int:
+    return db_session.scalar(
+        select(func.count(AuditEvent.id)).where(
+            AuditEvent.entity_id == ticket.ref, AuditEvent.action == "close"
+        )
+    )
+
+
+# --- auto-close -----------------------------------------------------------------------------
+
+
+def test_a_ticket_resolved_longer_ago_than_the_window_is_closed_by_the_system(
+    db_session, frozen_clock, resolved_at
+):
+    ticket = resolved_at(T0)
+    frozen_clock(T0 + 3 * DAY + timedelta(minutes=1))
+
+    closed = auto_close_resolved(db_session)
+    db_session.commit()
+
+    assert closed == 1
+    assert ticket.status == "closed"
+    assert ticket.closed_at == T0 + 3 * DAY + timedelta(minutes=1)
+    event = db_session.scalar(
+        select(AuditEvent).where(AuditEvent.entity_id == ticket.ref, AuditEvent.action == "close")
+    )
+    assert event.actor_id is None
+    assert event.changes["status"] == ["resolved", "closed"]
+
+
+def test_a_ticket_resolved_within_the_window_stays_resolved(db_session, frozen_clock, resolved_at):
+    ticket = resolved_at(T0 + DAY)
+    frozen_clock(T0 + 3 * DAY + timedelta(minutes=1))  # resolved two days ago
+
+    assert auto_close_resolved(db_session) == 0
+    db_session.commit()
+
+    assert ticket.status == "resolved"
+    assert ticket.closed_at is None
+
+
+def test_open_and_reopened_tickets_are_never_auto_closed(
+    db_session, frozen_clock, make_ticket, resolved_at, agent
+):
+    frozen_clock(T0)
+    untouched = make_ticket()
+    reopened = resolved_at(T0)
+    frozen_clock(T0 + DAY)
+    perform(db_session, agent, reopened, "reopen")
+    db_session.commit()
+    frozen_clock(T0 + 30 * DAY)
+
+    assert auto_close_resolved(db_session) == 0
+    db_session.commit()
+
+    assert (untouched.status, reopened.status) == ("new", "in_progress")
+
+
+def test_auto_close_run_twice_closes_each_ticket_once(db_session, frozen_clock, resolved_at):
+    ticket = resolved_at(T0)
+    frozen_clock(T0 + 4 * DAY)
+
+    first = auto_close_resolved(db_session)
+    db_session.commit()
+    second = auto_close_resolved(db_session)
+    db_session.commit()
+
+    assert (first, second) == (1, 0)
+    assert closures(db_session, ticket) == 1
+
+
+def test_the_worker_entry_point_runs_auto_close_in_its_own_committed_transaction(
+    db_session, frozen_clock, resolved_at
+):
+    ticket = resolved_at(T0)
+    frozen_clock(T0 + 4 * DAY)
+
+    assert run_job("app.incidents.jobs.auto_close_resolved") == 1
+
+    db_session.commit()  # a fresh snapshot: the job committed on its own connection
+    assert db_session.get(Ticket, ticket.id).status == "closed"
+
+
+# --- the periodic schedule ------------------------------------------------------------------
+
+
+def test_the_schedule_runs_the_sla_scan_and_auto_close():
+    jobs = {entry.job: entry for entry in PERIODIC}
+
+    assert "app.incidents.jobs.scan_sla" in jobs
+    assert "app.incidents.jobs.auto_close_resolved" in jobs
+    assert jobs["app.incidents.jobs.scan_sla"].every_seconds <= 300
+
+
+@pytest.mark.parametrize("entry", PERIODIC, ids=lambda entry: entry.job)
+def test_every_scheduled_job_names_a_callable_on_a_known_queue(entry):
+    assert callable(resolve(entry.job))
+    assert entry.queue in QUEUE_NAMES
+    assert entry.every_seconds > 0
