@@ -188,3 +188,23 @@ def run_jobs() -> Iterator[Callable[[Flask], None]]:
         names = [name for name in connection.smembers("rq:queues") if prefix in name]
         if names:
             connection.srem("rq:queues", *names)
+
+
+class OwnContext:
+    """Sends each request in an app context of its own, hence its own session and transaction,
+    as in production (a session shared with the test would hide a missing commit)."""
+
+    def __init__(self, app, client) -> None:
+        self.app, self.client = app, client
+
+    def __getattr__(self, method: str):
+        def send(*args, **kwargs):
+            with self.app.app_context():
+                return getattr(self.client, method)(*args, **kwargs)
+
+        return send
+
+
+@pytest.fixture
+def as_(app, api_client):
+    return lambda user: OwnContext(app, api_client(user))

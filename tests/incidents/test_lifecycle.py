@@ -87,26 +87,6 @@ PATH_TO = {
 }
 
 
-class OwnContext:
-    """Sends each request in an app context of its own, hence its own session and transaction,
-    as in production (a session shared with the test would hide a missing commit)."""
-
-    def __init__(self, app, client) -> None:
-        self.app, self.client = app, client
-
-    def __getattr__(self, method: str):
-        def send(*args, **kwargs):
-            with self.app.app_context():
-                return getattr(self.client, method)(*args, **kwargs)
-
-        return send
-
-
-@pytest.fixture
-def as_(app, api_client):
-    return lambda user: OwnContext(app, api_client(user))
-
-
 @pytest.fixture
 def finance(make_module):
     return make_module("FIN")

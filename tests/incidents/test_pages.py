@@ -17,6 +17,7 @@ from app.incidents.models import Ticket
 from app.incidents.service import add_comment, get_ticket
 from app.incidents.transitions import perform
 from tests.factories import PASSWORD
+from tests.incidents.conftest import OwnContext
 
 FORM = {
     "title": "Invoice posting fails",
@@ -40,21 +41,6 @@ def tiny_png() -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
         + chunk(b"IEND", b"")
     )
-
-
-class OwnContext:
-    """Sends each request in an app context of its own, hence its own session and transaction,
-    as in production (a session shared with the test would hide a missing commit)."""
-
-    def __init__(self, app, client) -> None:
-        self.app, self.client = app, client
-
-    def __getattr__(self, method: str):
-        def send(*args, **kwargs):
-            with self.app.app_context():
-                return getattr(self.client, method)(*args, **kwargs)
-
-        return send
 
 
 @pytest.fixture

@@ -19,26 +19,6 @@ RESOLUTION = {"resolution_code": "fixed", "resolution_note": "Patched."}
 LEVELS = [(i, u) for i in ("high", "medium", "low") for u in ("high", "medium", "low")]
 
 
-class OwnContext:
-    """Sends each request in an app context of its own, hence its own session and transaction,
-    as in production (a session shared with the test would hide a missing commit)."""
-
-    def __init__(self, app, client) -> None:
-        self.app, self.client = app, client
-
-    def __getattr__(self, method: str):
-        def send(*args, **kwargs):
-            with self.app.app_context():
-                return getattr(self.client, method)(*args, **kwargs)
-
-        return send
-
-
-@pytest.fixture
-def as_(app, api_client):
-    return lambda user: OwnContext(app, api_client(user))
-
-
 @dataclass
 class Board:
     """Five tickets in different situations, and who is who."""

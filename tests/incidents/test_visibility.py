@@ -17,26 +17,6 @@ TICKET = {
 INTERNAL_NOTE = "Known bug in the period-close job, see problem PRB-17."
 
 
-class OwnContext:
-    """Sends each request in an app context of its own, hence its own session and transaction,
-    as in production (a session shared with the test would hide a missing commit)."""
-
-    def __init__(self, app, client) -> None:
-        self.app, self.client = app, client
-
-    def __getattr__(self, method: str):
-        def send(*args, **kwargs):
-            with self.app.app_context():
-                return getattr(self.client, method)(*args, **kwargs)
-
-        return send
-
-
-@pytest.fixture
-def as_(app, api_client):
-    return lambda user: OwnContext(app, api_client(user))
-
-
 @pytest.fixture
 def modules(make_module):
     return make_module("FIN"), make_module("SAL")
