@@ -1113,8 +1113,7 @@ def findings(result: dict[str, Any]) -> list[str]:
             f"planning outweighs execution in {len(slow_planning)} of {len(plans)} page queries "
             f"(both sizes) that execute in under 50 ms; median planning "
             f"{statistics.median(p['planning_ms'] for p in plans):.1f} ms, median execution "
-            f"{statistics.median(p['execution_ms'] for p in plans):.1f} ms: every page query "
-            "LEFT JOINs 8 tables (the lazy='joined' relationships of Ticket and Module)"
+            f"{statistics.median(p['execution_ms'] for p in plans):.1f} ms"
         )
     return notes
 
