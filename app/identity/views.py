@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from app.core.db import db
 from app.core.errors import TooManyRequests, Unauthenticated
 from app.core.navigation import NavItem, add_nav, panels_for
-from app.core.permissions import ROLE_PERMISSIONS, Permission, Role
+from app.core.permissions import Permission, Role
 from app.identity import service
 from app.identity.forms import LoginForm
 
@@ -86,6 +86,4 @@ def home():
     user = current_user._get_current_object()
     panels = [(panel, panel.context(user)) for panel in panels_for(user)]
     roles = sorted({ROLE_LABELS[Role(r.role)] for r in user.roles})
-    return render_template(
-        "identity/home.html", panels=panels, role_labels=roles, ROLE_PERMISSIONS=ROLE_PERMISSIONS
-    )
+    return render_template("identity/home.html", panels=panels, role_labels=roles)

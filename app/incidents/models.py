@@ -79,6 +79,10 @@ class Ticket(VersionedMixin, Base):
     assignee = relationship("User", foreign_keys=[assignee_id], lazy="joined")
     group = relationship("SupportGroup", lazy="joined")
     duplicate_of: Mapped[Ticket | None] = relationship(remote_side=[id], lazy="select")
+    # loaded with the ticket (one IN query per page of tickets, not one query per ticket)
+    enhancement_links: Mapped[list[EnhancementLink]] = relationship(
+        order_by="EnhancementLink.id", cascade="all, delete-orphan", lazy="selectin"
+    )
     satisfaction: Mapped[Satisfaction | None] = relationship(
         back_populates="ticket", uselist=False, lazy="selectin"
     )

@@ -227,7 +227,7 @@ def ticket_to_dict(session, actor, ticket, now, warning_ratio: float) -> dict:
         "resolution_note": ticket.resolution_note,
         "duplicate_of": ticket.duplicate_of.ref if ticket.duplicate_of_id else None,
         "reopen_count": ticket.reopen_count,
-        "enhancements": service.enhancement_links(session, ticket),
+        "enhancements": [link.enhancement_ref for link in ticket.enhancement_links],
         "satisfaction": (
             {
                 "rating": ticket.satisfaction.rating,

@@ -23,7 +23,7 @@ from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFail
 from app.core.permissions import Permission, can, module_scope, require
 from app.identity.models import User
 from app.incidents import notifications, sla
-from app.incidents.lifecycle import OPEN_STATUSES, Party, Status
+from app.incidents.lifecycle import Party, Status
 from app.incidents.models import Comment, EnhancementLink, Satisfaction, Ticket
 
 REF_PATTERN = re.compile(r"^INC-(\d{1,12})$", re.IGNORECASE)
@@ -420,28 +420,14 @@ def link_enhancement(session: Session, actor: User, ticket: Ticket, ref: str) ->
     ref = (ref or "").strip().upper()
     if not ENH_PATTERN.match(ref):
         raise ValidationFailed("Invalid reference.", errors={"enhancement": ["Like ENH-000045."]})
-    exists = session.scalar(
-        select(EnhancementLink).where(
-            EnhancementLink.ticket_id == ticket.id, EnhancementLink.enhancement_ref == ref
-        )
-    )
-    if exists:
-        return exists
-    link = EnhancementLink(ticket_id=ticket.id, enhancement_ref=ref, linked_by_id=actor.id)
-    session.add(link)
+    for existing in ticket.enhancement_links:
+        if existing.enhancement_ref == ref:
+            return existing
+    link = EnhancementLink(enhancement_ref=ref, linked_by_id=actor.id)
+    ticket.enhancement_links.append(link)
     session.flush()
     audit.record(session, actor, ENTITY, ticket.ref, "linked", {"enhancement": [None, ref]})
     return link
-
-
-def enhancement_links(session: Session, ticket: Ticket) -> list[str]:
-    return list(
-        session.scalars(
-            select(EnhancementLink.enhancement_ref)
-            .where(EnhancementLink.ticket_id == ticket.id)
-            .order_by(EnhancementLink.id)
-        )
-    )
 
 
 def history(session: Session, actor: User, ticket: Ticket) -> list[audit.AuditEvent]:
@@ -454,7 +440,3 @@ def history(session: Session, actor: User, ticket: Ticket) -> list[audit.AuditEv
     internal = sees_internal(actor, ticket)
     hidden = {"internal_note"}
     return [e for e in events if internal or e.action not in hidden]
-
-
-def is_open(ticket: Ticket) -> bool:
-    return ticket.status in OPEN_STATUSES

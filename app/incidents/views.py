@@ -10,12 +10,13 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from marshmallow import ValidationError
+from sqlalchemy import select
 
 from app.catalogue.models import SupportGroup
 from app.catalogue.service import list_modules, sla_policies, update_sla_policy
 from app.core.clock import utcnow
 from app.core.db import db
-from app.core.errors import StewardError
+from app.core.errors import StaleWrite, StewardError, ValidationFailed
 from app.core.navigation import HomePanel, NavItem, add_home_panel, add_nav
 from app.core.permissions import Permission, can, require
 from app.identity.auth import current_actor
@@ -209,8 +210,6 @@ def new_ticket():
 
 
 def _agents_for(ticket) -> list[User]:
-    from sqlalchemy import select
-
     agents = db.session.scalars(
         select(User)
         .where(User.active.is_(True), User.roles.any(RoleAssignment.role == "agent"))
@@ -302,8 +301,6 @@ def update(ref: str):
                 values[key] = request.form[key].strip() or None
         expected = request.form.get("version")
         if expected and expected != str(ticket.version):
-            from app.core.errors import StaleWrite
-
             raise StaleWrite()
         service.update_ticket(db.session, actor, ticket, values)
         return "Ticket updated."
@@ -366,8 +363,6 @@ def upload(ref: str):
     def change(actor, ticket):
         upload = request.files.get("file")
         if upload is None or not upload.filename:
-            from app.core.errors import ValidationFailed
-
             raise ValidationFailed("Choose a file to attach.", errors={"file": ["No file."]})
         attachments.store_attachment(
             db.session,
