@@ -189,6 +189,7 @@ def _people(session: Session, ctx: DemoContext) -> None:
         )
         user.password_hash = demo_hash
         user.created_at = ctx.start
+        user.timezone = "Europe/Paris"  # the demo company works from Paris
         ctx.logins[local] = user
     ctx.agents.append(ctx.logins["agent"])
     rng = ctx.rng
@@ -300,7 +301,8 @@ def _business_instant(rng: random.Random, day: datetime) -> datetime:
 def _play_ticket(session: Session, ctx: DemoContext, created: datetime) -> None:
     """Replay one ticket's life through the real services at historical instants."""
     from app.core.clock import replaying
-    from app.incidents.service import add_comment, create_ticket, rate
+    from app.incidents.conversation import add_comment
+    from app.incidents.service import create_ticket, rate
     from app.incidents.transitions import perform
 
     rng = ctx.rng

@@ -167,13 +167,9 @@ def db_session(app):
 
 
 @pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
 def runner(app):
     return app.test_cli_runner()
 
 
 from tests.factories import *  # noqa: E402,F403 - fixtures live with the factories
+from tests.receivers import run_jobs, smtp_server, webhook_receiver  # noqa: E402,F401

@@ -11,7 +11,7 @@ from app.core.db import db
 from app.core.errors import ValidationFailed
 from app.core.etag import check_if_match, etag_for
 from app.identity.auth import current_actor
-from app.incidents import attachments, queues, service, transitions
+from app.incidents import attachments, conversation, queues, service, transitions
 from app.incidents.schemas import (
     AttachmentList,
     AttachmentSchema,
@@ -146,7 +146,7 @@ class TicketComments(MethodView):
         """The conversation; internal notes only for the support team."""
         actor = current_actor()
         ticket = service.get_ticket(db.session, actor, ref)
-        items = [dump_comment(c) for c in service.comments_for(db.session, actor, ticket)]
+        items = [dump_comment(c) for c in conversation.comments_for(db.session, actor, ticket)]
         return {"items": items, "next_cursor": None}
 
     @blp.arguments(CommentCreateSchema)
@@ -155,7 +155,7 @@ class TicketComments(MethodView):
         """Answer publicly, or (support team) add an internal note."""
         actor = current_actor()
         ticket = service.get_ticket(db.session, actor, ref)
-        comment = service.add_comment(db.session, actor, ticket, **body)
+        comment = conversation.add_comment(db.session, actor, ticket, **body)
         db.session.commit()
         return dump_comment(comment), 201, {"ETag": ticket_etag(ticket)}
 

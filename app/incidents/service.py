@@ -1,6 +1,7 @@
 """Tickets: who sees them, submission, changes, comments, pre-qualification and satisfaction.
 
-State changes live in ``transitions.py``, the SLA clock in ``sla.py``, queues in ``queues.py``.
+State changes live in ``transitions.py`` (which builds on this module, never the reverse), the
+conversation in ``conversation.py``, the SLA clock in ``sla.py``, queues in ``queues.py``.
 Every change writes an audit event (the ticket's timeline) and, where someone must hear of
 it, a notification through the outbox, all in the caller's transaction.
 """
@@ -24,7 +25,7 @@ from app.core.permissions import Permission, can, module_scope, require
 from app.identity.models import User
 from app.incidents import notifications, sla
 from app.incidents.lifecycle import Party, Status
-from app.incidents.models import Comment, EnhancementLink, Satisfaction, Ticket
+from app.incidents.models import EnhancementLink, Satisfaction, Ticket
 
 REF_PATTERN = re.compile(r"^INC-(\d{1,12})$", re.IGNORECASE)
 ENH_PATTERN = re.compile(r"^ENH-\d{6,}$")
@@ -314,57 +315,6 @@ def update_ticket(session: Session, actor: User, ticket: Ticket, values: dict[st
 
 def touch(ticket: Ticket) -> None:
     ticket.updated_at = utcnow()
-
-
-# --- conversation -------------------------------------------------------------------------
-
-
-def add_comment(
-    session: Session, actor: User, ticket: Ticket, *, body: str, public: bool = True
-) -> Comment:
-    """A public answer or an internal note; the requester's answer resumes a waiting ticket."""
-    body = (body or "").strip()
-    if not body:
-        raise ValidationFailed("The comment is empty.", errors={"body": ["Write something."]})
-    who = parties(actor, ticket)
-    is_support = Party.AGENT in who
-    if not public and not sees_internal(actor, ticket):
-        raise PermissionDenied("Only the support team writes internal notes.")
-    if ticket.status in (Status.CLOSED, Status.CANCELLED):
-        raise Conflict("This ticket is closed; open a new one.", current_status=ticket.status)
-    comment = Comment(ticket_id=ticket.id, author_id=actor.id, body=body, public=public)
-    session.add(comment)
-    now = utcnow()
-    if public and is_support and ticket.first_response_at is None:
-        from app.incidents.transitions import record_first_response
-
-        record_first_response(session, ticket, now)
-    touch(ticket)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        ENTITY,
-        ticket.ref,
-        "commented" if public else "internal_note",
-        {"comment": [None, body[:500]]},
-        public=public,
-        comment_id=comment.id,
-    )
-    if public and Party.REQUESTER in who and ticket.status == Status.WAITING and not is_support:
-        from app.incidents.transitions import perform
-
-        perform(session, actor, ticket, "resume")
-    elif public and is_support and actor.id != ticket.reporter_id:
-        notifications.public_comment(session, ticket, comment)
-    return comment
-
-
-def comments_for(session: Session, actor: User, ticket: Ticket) -> list[Comment]:
-    stmt = select(Comment).where(Comment.ticket_id == ticket.id).order_by(Comment.id)
-    if not sees_internal(actor, ticket):
-        stmt = stmt.where(Comment.public.is_(True))
-    return list(session.scalars(stmt))
 
 
 def prequalify(

@@ -19,6 +19,14 @@ from app.identity.models import User
 from app.incidents import notifications, sla
 from app.incidents.lifecycle import Action, Party, transition_for
 from app.incidents.models import Ticket
+from app.incidents.service import (
+    assign,
+    get_ticket,
+    override_priority,
+    parties,
+    touch,
+    warning_ratio,
+)
 
 RESOLUTION_CODES = (
     "fixed",
@@ -59,8 +67,6 @@ def perform(
     session: Session, actor: User | None, ticket: Ticket, action: str, **params: Any
 ) -> Ticket:
     """Apply ``action`` for ``actor`` (None = the system); 409 with the allowed ones if refused."""
-    from app.incidents.service import assign, override_priority, parties, touch, warning_ratio
-
     who = parties(actor, ticket)
     transition = transition_for(ticket.status, action, who)
     now = utcnow()
@@ -148,8 +154,6 @@ def _record_late_resolution(session: Session, ticket: Ticket, now: datetime) -> 
 def _mark_duplicate(
     session: Session, actor: User | None, ticket: Ticket, ref: str | None, now: datetime
 ) -> dict[str, list[Any]]:
-    from app.incidents.service import get_ticket
-
     if not ref:
         raise ValidationFailed(
             "Say which ticket this duplicates.", errors={"duplicate_of": ["Required."]}

@@ -21,7 +21,7 @@ from app.core.navigation import HomePanel, NavItem, add_home_panel, add_nav
 from app.core.permissions import Permission, can, require
 from app.identity.auth import current_actor
 from app.identity.models import RoleAssignment, User
-from app.incidents import attachments, queues, service, transitions
+from app.incidents import attachments, conversation, queues, service, transitions
 from app.incidents.lifecycle import Status
 from app.incidents.schemas import TicketListArgs, history_to_dicts, ticket_to_dict
 from app.incidents.sla import LEVELS, PRIORITIES
@@ -230,7 +230,7 @@ def render_ticket(
         "incidents/ticket.html",
         t=data,
         ticket=ticket,
-        comments=service.comments_for(db.session, actor, ticket),
+        comments=conversation.comments_for(db.session, actor, ticket),
         files=attachments.attachments_of(db.session, ticket),
         history=history_to_dicts(service.history(db.session, actor, ticket), internal),
         support=support,
@@ -311,7 +311,7 @@ def update(ref: str):
 @blueprint.post("/tickets/<ref>/comments")
 def comment(ref: str):
     def change(actor, ticket):
-        service.add_comment(
+        conversation.add_comment(
             db.session,
             actor,
             ticket,

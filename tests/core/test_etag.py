@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.catalogue.models import Module
+from app.core.clock import utcnow
 from app.core.db import db
 from app.core.errors import PreconditionRequired, StaleWrite
 from app.core.etag import check_if_match, etag_for
@@ -104,7 +105,9 @@ def test_a_write_that_lands_between_the_etag_check_and_the_save_is_still_detecte
     it when the request flushes, and the client gets a 412, not a silent overwrite."""
     frozen_clock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     etag = admin_api.get("/api/v1/modules/FIN").headers["ETag"]
-    db_session.commit()  # keep the token's first-use stamp out of the PATCH's transaction
+    # a recent last use: the PATCH's own transaction then writes nothing but the module
+    db_session.execute(text("UPDATE api_tokens SET last_used_at = :now"), {"now": utcnow()})
+    db_session.commit()
 
     def someone_else_commits_first(mapper, connection, target):
         with db.engine.connect() as other:
@@ -124,7 +127,6 @@ def test_a_write_that_lands_between_the_etag_check_and_the_save_is_still_detecte
 
     assert response.status_code == 412
     assert response.get_json()["code"] == "precondition_failed"
-    db_session.rollback()  # the request shared this test's session; end its failed transaction
     assert module_name(db_session) == "Theirs"
 
 

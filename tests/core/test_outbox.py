@@ -110,22 +110,6 @@ def add_enqueue_route(app: Flask) -> None:
     app.add_url_rule("/test/enqueue", "test_enqueue", view, methods=["POST"])
 
 
-@pytest.fixture(autouse=True)
-def _forget_jobs(app) -> Iterator[None]:
-    """On a real Redis, remove what RQ keeps under this test's job ids and queue names."""
-    yield
-    if not app.config.get("REDIS_URL"):
-        return
-    connection = redis_for(app)
-    keys = list(connection.scan_iter(match=f"*{job_id(app, '')}*", count=1000))
-    if keys:
-        connection.delete(*keys)
-    prefix = app.config["QUEUE_PREFIX"].encode()
-    queues = [name for name in connection.smembers("rq:queues") if prefix in name]
-    if queues:
-        connection.srem("rq:queues", *queues)
-
-
 @pytest.fixture
 def app_without_redis(app) -> Iterator[Flask]:
     """A second web process on the same database whose Redis is down."""

@@ -9,67 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.incidents.sla import priority_for
+from tests.factories import TICKET, act_ok, etag_of, history_of, submit, submitted
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday morning
-TICKET = {
-    "title": "Invoice posting fails",
-    "description": "Error 'period closed' when posting invoice 4711.",
-    "module": "FIN",
-    "impact": "medium",
-    "urgency": "medium",
-}
 RESOLUTION = {"resolution_code": "configuration", "resolution_note": "Period reopened."}
-
-
-@pytest.fixture
-def finance(make_module):
-    return make_module("FIN")
-
-
-@pytest.fixture
-def requester(make_user, finance):
-    return make_user("requester", email="rita@example.com")
-
-
-@pytest.fixture
-def agent(make_user):
-    return make_user("agent", email="alex@example.com")
-
-
-@pytest.fixture
-def rita(as_, requester):
-    return as_(requester)
-
-
-@pytest.fixture
-def alex(as_, agent):
-    return as_(agent)
-
-
-def submit(client, **fields):
-    return client.post("/api/v1/tickets", json={**TICKET, **fields})
-
-
-def submitted(client, **fields) -> dict:
-    response = submit(client, **fields)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def act_ok(client, ref: str, action: str, **params) -> dict:
-    response = client.post(f"/api/v1/tickets/{ref}/transitions", json={"action": action, **params})
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
-def etag_of(client, ref: str) -> str:
-    return client.get(f"/api/v1/tickets/{ref}").headers["ETag"]
-
-
-def history_of(client, ref: str) -> list[dict]:
-    response = client.get(f"/api/v1/tickets/{ref}/history")
-    assert response.status_code == 200
-    return response.get_json()["items"]
 
 
 # --- priority from impact x urgency ----------------------------------------------------------

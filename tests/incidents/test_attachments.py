@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
+
+from tests.factories import tiny_png
 
 TICKET = {
     "title": "Invoice posting fails",
@@ -19,20 +19,6 @@ TICKET = {
     "urgency": "medium",
 }
 MAX_BYTES = 4096
-
-
-def tiny_png() -> bytes:
-    """A real 1x1 red PNG image."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
-    pixels = zlib.compress(b"\x00\xff\x00\x00")  # filter byte + one red pixel
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
 
 
 PNG = tiny_png()
@@ -54,11 +40,6 @@ def rita(as_, make_user, make_module):
 def sam(as_, make_user, make_module):
     make_module("FIN")
     return as_(make_user("requester", email="sam@example.com"))
-
-
-@pytest.fixture
-def alex(as_, make_user):
-    return as_(make_user("agent", email="alex@example.com"))
 
 
 def new_ticket(client) -> str:

@@ -5,29 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-TICKET = {
-    "title": "Invoice posting fails",
-    "description": "Error 'period closed' when posting invoice 4711.",
-    "module": "FIN",
-    "impact": "medium",
-    "urgency": "medium",
-}
-RESOLUTION = {"resolution_code": "configuration", "resolution_note": "Period reopened."}
-
-
-@pytest.fixture
-def finance(make_module):
-    return make_module("FIN")
-
-
-@pytest.fixture
-def rita(as_, make_user, finance):
-    return as_(make_user("requester", email="rita@example.com"))
-
-
-@pytest.fixture
-def alex(as_, make_user):
-    return as_(make_user("agent", email="alex@example.com"))
+from tests.factories import RESOLUTION, TICKET, act_ok, comment
 
 
 @pytest.fixture
@@ -35,16 +13,6 @@ def ref(rita) -> str:
     response = rita.post("/api/v1/tickets", json=TICKET)
     assert response.status_code == 201
     return response.get_json()["ref"]
-
-
-def act_ok(client, ref: str, action: str, **params) -> dict:
-    response = client.post(f"/api/v1/tickets/{ref}/transitions", json={"action": action, **params})
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
-def comment(client, ref: str, body: str, public: bool = True):
-    return client.post(f"/api/v1/tickets/{ref}/comments", json={"body": body, "public": public})
 
 
 def ticket(client, ref: str) -> dict:

@@ -13,15 +13,9 @@ import pytest
 from app.catalogue import service as catalogue
 from app.core.errors import InvalidTransition
 from app.incidents.lifecycle import Action, Party, Status, allowed_actions, transition_for
+from tests.factories import act, act_ok, history_of, submitted
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday morning
-TICKET = {
-    "title": "Invoice posting fails",
-    "description": "Error 'period closed' when posting invoice 4711.",
-    "module": "FIN",
-    "impact": "medium",
-    "urgency": "medium",
-}
 RESOLUTION = {"resolution_code": "configuration", "resolution_note": "Period reopened."}
 
 # party -> status -> {allowed action: status it leads to}; every other action is refused.
@@ -87,56 +81,9 @@ PATH_TO = {
 }
 
 
-@pytest.fixture
-def finance(make_module):
-    return make_module("FIN")
-
-
-@pytest.fixture
-def requester(make_user, finance):
-    return make_user("requester", email="rita@example.com")
-
-
-@pytest.fixture
-def agent(make_user):
-    return make_user("agent", email="alex@example.com")
-
-
-@pytest.fixture
-def rita(as_, requester):
-    return as_(requester)
-
-
-@pytest.fixture
-def alex(as_, agent):
-    return as_(agent)
-
-
-def submit(client, **fields) -> dict:
-    response = client.post("/api/v1/tickets", json={**TICKET, **fields})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def act(client, ref: str, action: str, **params):
-    return client.post(f"/api/v1/tickets/{ref}/transitions", json={"action": action, **params})
-
-
-def act_ok(client, ref: str, action: str, **params) -> dict:
-    response = act(client, ref, action, **params)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
 def bring_to(status: str, ref: str, agent_client) -> None:
     for action in PATH_TO[status]:
         act_ok(agent_client, ref, action, **(RESOLUTION if action == "resolve" else {}))
-
-
-def history_of(client, ref: str) -> list[dict]:
-    response = client.get(f"/api/v1/tickets/{ref}/history")
-    assert response.status_code == 200
-    return response.get_json()["items"]
 
 
 # --- the state machine itself ----------------------------------------------------------------
@@ -190,7 +137,7 @@ def test_someone_playing_no_part_on_a_ticket_may_do_nothing():
 
 @pytest.mark.parametrize("status", list(PATH_TO))
 def test_a_forbidden_action_answers_409_with_the_allowed_ones(status, rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
     bring_to(status, ref, alex)
     forbidden = "reopen" if status != "resolved" else "start"
     before = alex.get(f"/api/v1/tickets/{ref}").get_json()
@@ -207,7 +154,7 @@ def test_a_forbidden_action_answers_409_with_the_allowed_ones(status, rita, alex
 
 
 def test_the_allowed_list_depends_on_who_asks(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
     act_ok(alex, ref, "start")
 
     response = act(rita, ref, "resolve", **RESOLUTION)
@@ -217,7 +164,7 @@ def test_the_allowed_list_depends_on_who_asks(rita, alex):
 
 
 def test_a_key_user_of_the_module_cannot_move_a_ticket(as_, make_user, rita):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
     key_user = as_(make_user("key_user", module="FIN"))
 
     response = act(key_user, ref, "triage")
@@ -227,7 +174,7 @@ def test_a_key_user_of_the_module_cannot_move_a_ticket(as_, make_user, rita):
 
 
 def test_an_unknown_action_is_a_validation_error(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
 
     response = act(alex, ref, "teleport")
 
@@ -236,7 +183,7 @@ def test_an_unknown_action_is_a_validation_error(rita, alex):
 
 
 def test_a_stale_if_match_on_a_transition_is_refused_with_412(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
     stale = alex.get(f"/api/v1/tickets/{ref}").headers["ETag"]
     act_ok(alex, ref, "triage")
 
@@ -254,7 +201,7 @@ def test_a_stale_if_match_on_a_transition_is_refused_with_412(rita, alex):
 
 
 def test_triage_keeps_the_matrix_priority_when_none_is_given(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
 
     ticket = act_ok(alex, ref, "triage")
 
@@ -264,7 +211,7 @@ def test_triage_keeps_the_matrix_priority_when_none_is_given(rita, alex):
 
 
 def test_overriding_the_priority_at_triage_needs_a_reason(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
 
     response = act(alex, ref, "triage", priority="P1")
 
@@ -275,7 +222,7 @@ def test_overriding_the_priority_at_triage_needs_a_reason(rita, alex):
 
 
 def test_a_priority_override_with_a_reason_applies_and_moves_the_sla(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
     before = alex.get(f"/api/v1/tickets/{ref}").get_json()
 
     ticket = act_ok(alex, ref, "triage", priority="P1", reason="Month-end closing is blocked.")
@@ -286,7 +233,7 @@ def test_a_priority_override_with_a_reason_applies_and_moves_the_sla(rita, alex)
 
 
 def test_a_priority_override_is_audited_with_before_and_after(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
 
     act_ok(alex, ref, "triage", priority="P1", reason="Month-end closing is blocked.")
 
@@ -302,7 +249,7 @@ def test_triage_routes_to_a_group_and_an_agent(db_session, make_user, rita, alex
     catalogue.create_group(db_session, None, code="L2", name="Finance second level")
     db_session.commit()
     make_user("agent", email="bea@example.com")
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
 
     ticket = act_ok(alex, ref, "triage", group="L2", assignee="bea@example.com")
 
@@ -315,7 +262,7 @@ def test_triage_routes_to_a_group_and_an_agent(db_session, make_user, rita, alex
 
 def test_a_ticket_cannot_be_assigned_to_someone_outside_support(make_user, rita, alex):
     make_user("requester", email="other@example.com")
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
 
     response = act(alex, ref, "triage", assignee="other@example.com")
 
@@ -327,7 +274,7 @@ def test_a_ticket_cannot_be_assigned_to_someone_outside_support(make_user, rita,
 
 
 def test_starting_work_assigns_the_agent_and_counts_as_first_response(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
 
     ticket = act_ok(alex, ref, "start")
 
@@ -337,7 +284,7 @@ def test_starting_work_assigns_the_agent_and_counts_as_first_response(rita, alex
 
 
 def test_waiting_on_the_requester_pauses_the_clock_and_resuming_restarts_it(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
     act_ok(alex, ref, "start")
 
     waiting = act_ok(alex, ref, "wait")
@@ -351,7 +298,7 @@ def test_waiting_on_the_requester_pauses_the_clock_and_resuming_restarts_it(rita
 
 
 def test_resolving_needs_a_resolution_code_and_a_note(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
     act_ok(alex, ref, "start")
 
     response = act(alex, ref, "resolve")
@@ -362,7 +309,7 @@ def test_resolving_needs_a_resolution_code_and_a_note(rita, alex):
 
 
 def test_a_blank_resolution_note_is_refused(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
 
     response = act(alex, ref, "resolve", resolution_code="fixed", resolution_note="   ")
 
@@ -371,7 +318,7 @@ def test_a_blank_resolution_note_is_refused(rita, alex):
 
 
 def test_an_unknown_resolution_code_is_refused(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
 
     response = act(alex, ref, "resolve", resolution_code="magic", resolution_note="Done.")
 
@@ -380,7 +327,7 @@ def test_an_unknown_resolution_code_is_refused(rita, alex):
 
 
 def test_resolving_records_what_was_done_and_when(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
     act_ok(alex, ref, "start")
 
     ticket = act_ok(alex, ref, "resolve", **RESOLUTION)
@@ -392,7 +339,7 @@ def test_resolving_records_what_was_done_and_when(rita, alex):
 
 
 def test_the_requester_confirms_a_resolved_ticket_which_closes_it(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
     bring_to("resolved", ref, alex)
 
     ticket = act_ok(rita, ref, "close")
@@ -410,7 +357,7 @@ def test_reopening_within_the_window_goes_back_to_work_and_counts(
     app.config["TICKET_REOPEN_DAYS"] = 5
     frozen_clock(T0)
     rita, alex = as_(requester), as_(agent)
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
     bring_to("resolved", ref, alex)
     frozen_clock(T0 + timedelta(days=4))
     rita = as_(requester)  # a token issued now: the first one has expired meanwhile
@@ -426,7 +373,7 @@ def test_reopening_within_the_window_goes_back_to_work_and_counts(
 
 
 def test_each_reopen_is_counted(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
     bring_to("resolved", ref, alex)
     act_ok(rita, ref, "reopen")
     act_ok(alex, ref, "resolve", **RESOLUTION)
@@ -440,7 +387,7 @@ def test_reopening_after_the_window_is_refused(app, frozen_clock, as_, requester
     app.config["TICKET_REOPEN_DAYS"] = 5
     frozen_clock(T0)
     rita, alex = as_(requester), as_(agent)
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
     bring_to("resolved", ref, alex)
     frozen_clock(T0 + timedelta(days=6))
     rita = as_(requester)
@@ -457,7 +404,7 @@ def test_reopening_after_the_window_is_refused(app, frozen_clock, as_, requester
 
 
 def test_the_requester_may_cancel_a_new_ticket(rita):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
 
     ticket = act_ok(rita, ref, "cancel", reason="Found the answer in the wiki.")
 
@@ -467,7 +414,7 @@ def test_the_requester_may_cancel_a_new_ticket(rita):
 
 
 def test_the_requester_may_not_cancel_once_work_has_started(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
     act_ok(alex, ref, "start")
 
     response = act(rita, ref, "cancel")
@@ -478,7 +425,7 @@ def test_the_requester_may_not_cancel_once_work_has_started(rita, alex):
 
 
 def test_the_agent_may_cancel_a_ticket_in_progress(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
     act_ok(alex, ref, "start")
 
     assert act_ok(alex, ref, "cancel")["status"] == "cancelled"
@@ -488,8 +435,8 @@ def test_the_agent_may_cancel_a_ticket_in_progress(rita, alex):
 
 
 def test_marking_a_duplicate_closes_it_and_links_both_tickets(rita, alex):
-    original = submit(rita, title="Cannot post invoices")["ref"]
-    copy = submit(rita, title="Invoice posting broken")["ref"]
+    original = submitted(rita, title="Cannot post invoices")["ref"]
+    copy = submitted(rita, title="Invoice posting broken")["ref"]
 
     ticket = act_ok(alex, copy, "duplicate", duplicate_of=original)
 
@@ -502,7 +449,7 @@ def test_marking_a_duplicate_closes_it_and_links_both_tickets(rita, alex):
 
 
 def test_a_ticket_cannot_duplicate_itself(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
 
     response = act(alex, ref, "duplicate", duplicate_of=ref)
 
@@ -512,7 +459,7 @@ def test_a_ticket_cannot_duplicate_itself(rita, alex):
 
 
 def test_two_tickets_cannot_duplicate_each_other(rita, alex):
-    first, second = submit(rita)["ref"], submit(rita)["ref"]
+    first, second = submitted(rita)["ref"], submitted(rita)["ref"]
     act_ok(alex, second, "duplicate", duplicate_of=first)
 
     response = act(alex, first, "duplicate", duplicate_of=second)
@@ -522,7 +469,7 @@ def test_two_tickets_cannot_duplicate_each_other(rita, alex):
 
 
 def test_marking_a_duplicate_needs_the_original(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
 
     response = act(alex, ref, "duplicate")
 
@@ -531,7 +478,7 @@ def test_marking_a_duplicate_needs_the_original(rita, alex):
 
 
 def test_a_duplicate_of_a_ticket_that_does_not_exist_is_a_validation_error(rita, alex):
-    ref = submit(rita)["ref"]
+    ref = submitted(rita)["ref"]
 
     response = act(alex, ref, "duplicate", duplicate_of="INC-999999")
 

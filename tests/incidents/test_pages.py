@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import html
 import io
-import struct
-import zlib
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
 
 from app.catalogue.models import SlaPolicy
+from app.incidents.conversation import add_comment
 from app.incidents.models import Ticket
-from app.incidents.service import add_comment, get_ticket
+from app.incidents.service import get_ticket
 from app.incidents.transitions import perform
-from tests.factories import PASSWORD
-from tests.incidents.conftest import OwnContext
+from tests.factories import PASSWORD, RESOLUTION, tiny_png
 
 FORM = {
     "title": "Invoice posting fails",
@@ -26,45 +24,12 @@ FORM = {
     "impact": "medium",
     "urgency": "high",
 }
-RESOLUTION = {"resolution_code": "configuration", "resolution_note": "Period reopened."}
-
-
-def tiny_png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
-        + chunk(b"IEND", b"")
-    )
-
-
-@pytest.fixture
-def signed_in(app):
-    """signed_in(user): a browser (test client) with that user's session."""
-
-    def sign_in(user) -> OwnContext:
-        browser = OwnContext(app, app.test_client())
-        response = browser.post("/login", data={"email": user.email, "password": PASSWORD})
-        assert response.status_code == 302, "sign-in failed"
-        return browser
-
-    return sign_in
 
 
 @pytest.fixture
 def requester(make_user, make_module):
     make_module("FIN", name="Finance")
     return make_user("requester", email="rita@example.com", name="Rita Ruiz", password=PASSWORD)
-
-
-@pytest.fixture
-def agent(make_user):
-    return make_user("agent", email="alex@example.com", name="Alex Agent", password=PASSWORD)
 
 
 @pytest.fixture

@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 
 from app.core.business_time import WorkingCalendar, add_business_time, business_time_between
 from app.core.outbox import dispatch_committed
+from app.incidents.conversation import add_comment
 from app.incidents.jobs import scan_sla
-from app.incidents.service import add_comment
 from app.incidents.transitions import perform
+from tests.factories import RESOLUTION
 
 PARIS = ZoneInfo("Europe/Paris")
 WHIT_MONDAY = date(2026, 5, 25)
@@ -29,7 +30,6 @@ FINANCE_CALENDAR = WorkingCalendar(
     {day: ((time(9), time(17)),) for day in range(5)},
     holidays=frozenset({WHIT_MONDAY}),
 )
-RESOLUTION = {"resolution_code": "configuration", "resolution_note": "Period reopened."}
 H = timedelta(hours=1)
 # impact, urgency giving each priority through the ITIL matrix
 RATING = {

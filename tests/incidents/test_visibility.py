@@ -6,14 +6,8 @@ from __future__ import annotations
 import pytest
 
 from app.catalogue import service as catalogue
+from tests.factories import act_ok, submitted
 
-TICKET = {
-    "title": "Invoice posting fails",
-    "description": "Error 'period closed' when posting invoice 4711.",
-    "module": "FIN",
-    "impact": "medium",
-    "urgency": "medium",
-}
 INTERNAL_NOTE = "Known bug in the period-close job, see problem PRB-17."
 
 
@@ -38,21 +32,8 @@ def kim(as_, make_user, modules):
     return as_(make_user("key_user", module="FIN", email="kim@example.com"))
 
 
-@pytest.fixture
-def alex(as_, make_user):
-    return as_(make_user("agent", email="alex@example.com"))
-
-
-def submitted(client, **fields) -> str:
-    response = client.post("/api/v1/tickets", json={**TICKET, **fields})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["ref"]
-
-
-def act_ok(client, ref: str, action: str, **params) -> dict:
-    response = client.post(f"/api/v1/tickets/{ref}/transitions", json={"action": action, **params})
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
+def submitted_ref(client, **fields) -> str:
+    return submitted(client, **fields)["ref"]
 
 
 def refs_listed(client, **query) -> set[str]:
@@ -65,14 +46,14 @@ def refs_listed(client, **query) -> set[str]:
 
 
 def test_a_requester_sees_their_own_ticket(rita):
-    ref = submitted(rita)
+    ref = submitted_ref(rita)
 
     assert rita.get(f"/api/v1/tickets/{ref}").status_code == 200
 
 
 @pytest.mark.parametrize("path", ["", "/comments", "/history", "/attachments"])
 def test_another_requesters_ticket_does_not_exist_for_a_requester(rita, sam, path):
-    ref = submitted(sam)
+    ref = submitted_ref(sam)
 
     response = rita.get(f"/api/v1/tickets/{ref}{path}")
 
@@ -81,7 +62,7 @@ def test_another_requesters_ticket_does_not_exist_for_a_requester(rita, sam, pat
 
 
 def test_a_requester_cannot_act_on_or_comment_another_requesters_ticket(rita, sam):
-    ref = submitted(sam)
+    ref = submitted_ref(sam)
 
     cancel = rita.post(f"/api/v1/tickets/{ref}/transitions", json={"action": "cancel"})
     assert cancel.status_code == 404
@@ -90,9 +71,9 @@ def test_a_requester_cannot_act_on_or_comment_another_requesters_ticket(rita, sa
 
 
 def test_a_requesters_list_holds_only_their_own_tickets(rita, sam):
-    mine = {submitted(rita), submitted(rita, module="SAL")}
-    submitted(sam)
-    submitted(sam, module="SAL")
+    mine = {submitted_ref(rita), submitted_ref(rita, module="SAL")}
+    submitted_ref(sam)
+    submitted_ref(sam, module="SAL")
 
     assert refs_listed(rita) == mine
 
@@ -101,7 +82,7 @@ def test_a_requesters_list_holds_only_their_own_tickets(rita, sam):
 
 
 def test_a_key_user_sees_the_tickets_of_their_module(rita, kim):
-    ref = submitted(rita, module="FIN")
+    ref = submitted_ref(rita, module="FIN")
 
     response = kim.get(f"/api/v1/tickets/{ref}")
 
@@ -110,21 +91,21 @@ def test_a_key_user_sees_the_tickets_of_their_module(rita, kim):
 
 
 def test_a_key_user_does_not_see_the_tickets_of_other_modules(rita, kim):
-    ref = submitted(rita, module="SAL")
+    ref = submitted_ref(rita, module="SAL")
 
     assert kim.get(f"/api/v1/tickets/{ref}").status_code == 404
 
 
 def test_a_key_users_list_holds_their_modules_tickets_and_their_own(rita, sam, kim):
-    finance = {submitted(rita, module="FIN"), submitted(sam, module="FIN")}
-    submitted(sam, module="SAL")
-    own_sales = submitted(kim, module="SAL")
+    finance = {submitted_ref(rita, module="FIN"), submitted_ref(sam, module="FIN")}
+    submitted_ref(sam, module="SAL")
+    own_sales = submitted_ref(kim, module="SAL")
 
     assert refs_listed(kim) == finance | {own_sales}
 
 
 def test_a_key_user_may_comment_on_their_modules_tickets(rita, kim):
-    ref = submitted(rita, module="FIN")
+    ref = submitted_ref(rita, module="FIN")
 
     response = kim.post(f"/api/v1/tickets/{ref}/comments", json={"body": "Same in company 2000."})
 
@@ -137,7 +118,7 @@ def test_a_key_user_may_comment_on_their_modules_tickets(rita, kim):
 
 
 def test_an_agent_sees_every_ticket(rita, sam, alex):
-    refs = {submitted(rita, module="FIN"), submitted(sam, module="SAL")}
+    refs = {submitted_ref(rita, module="FIN"), submitted_ref(sam, module="SAL")}
 
     assert refs_listed(alex) == refs
     assert all(alex.get(f"/api/v1/tickets/{ref}").status_code == 200 for ref in refs)
@@ -149,7 +130,7 @@ def test_an_agent_sees_every_ticket(rita, sam, alex):
 @pytest.fixture
 def discussed(rita, alex) -> str:
     """A ticket with a public answer and an internal note of the support team."""
-    ref = submitted(rita)
+    ref = submitted_ref(rita)
     alex.post(f"/api/v1/tickets/{ref}/comments", json={"body": "We are looking into it."})
     response = alex.post(
         f"/api/v1/tickets/{ref}/comments", json={"body": INTERNAL_NOTE, "public": False}
@@ -189,7 +170,7 @@ def test_the_requester_does_not_see_internal_notes_in_the_history(discussed, rit
 
 
 def test_a_requester_cannot_write_an_internal_note(rita):
-    ref = submitted(rita)
+    ref = submitted_ref(rita)
 
     response = rita.post(f"/api/v1/tickets/{ref}/comments", json={"body": "psst", "public": False})
 
@@ -202,7 +183,7 @@ def routed(db_session, rita, alex) -> str:
     """A ticket triaged with a priority override (and its reason) into a support group."""
     catalogue.create_group(db_session, None, code="L2", name="Finance second level")
     db_session.commit()
-    ref = submitted(rita)
+    ref = submitted_ref(rita)
     act_ok(alex, ref, "triage", priority="P1", reason="CFO escalated it.", group="L2")
     return ref
 
@@ -245,7 +226,7 @@ def prequalify(client, ref: str, **body):
 
 
 def test_a_key_user_prequalifies_a_new_ticket_of_their_module(rita, kim, alex):
-    ref = submitted(rita)
+    ref = submitted_ref(rita)
 
     response = prequalify(kim, ref, priority="P2", note="Blocks all supplier payments.")
 
@@ -261,7 +242,7 @@ def test_a_key_user_prequalifies_a_new_ticket_of_their_module(rita, kim, alex):
 
 
 def test_prequalification_is_over_once_the_ticket_is_triaged(rita, kim, alex):
-    ref = submitted(rita)
+    ref = submitted_ref(rita)
     act_ok(alex, ref, "triage")
 
     response = prequalify(kim, ref, priority="P2")
@@ -271,7 +252,7 @@ def test_prequalification_is_over_once_the_ticket_is_triaged(rita, kim, alex):
 
 
 def test_a_key_user_cannot_prequalify_a_ticket_outside_their_module(kim, alex):
-    ref = submitted(kim, module="SAL")  # their own ticket: they see it, but it is not Finance
+    ref = submitted_ref(kim, module="SAL")  # their own ticket: they see it, but it is not Finance
 
     response = prequalify(kim, ref, priority="P2")
 
@@ -280,13 +261,13 @@ def test_a_key_user_cannot_prequalify_a_ticket_outside_their_module(kim, alex):
 
 
 def test_a_key_user_cannot_even_find_other_modules_tickets_to_prequalify(sam, kim):
-    ref = submitted(sam, module="SAL")
+    ref = submitted_ref(sam, module="SAL")
 
     assert prequalify(kim, ref, priority="P2").status_code == 404
 
 
 def test_a_requester_cannot_prequalify_their_own_ticket(rita, alex):
-    ref = submitted(rita)
+    ref = submitted_ref(rita)
 
     response = prequalify(rita, ref, priority="P1")
 
@@ -295,7 +276,7 @@ def test_a_requester_cannot_prequalify_their_own_ticket(rita, alex):
 
 
 def test_a_suggested_priority_outside_p1_to_p5_is_refused(rita, kim):
-    ref = submitted(rita)
+    ref = submitted_ref(rita)
 
     response = prequalify(kim, ref, priority="P0")
 

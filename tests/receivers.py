@@ -1,4 +1,4 @@
-"""Real receivers for notifications, and a real RQ worker to deliver to them.
+"""Real receivers for notifications, and a real RQ worker to deliver to them (every domain).
 
 ``smtp_server`` is an aiosmtpd server and ``webhook_receiver`` a threading HTTP server, both on
 loopback with a free port; ``run_jobs(app)`` works off every queued job with RQ's SimpleWorker
@@ -25,7 +25,7 @@ from flask import Flask
 from rq import Queue, SimpleWorker
 from rq.utils import current_timestamp
 
-from app.core.queue import QUEUE_NAMES, get_queue, job_id, redis_for
+from app.core.queue import QUEUE_NAMES, get_queue, redis_for
 
 
 def _free_port() -> int:
@@ -157,15 +157,9 @@ def _release_due_retries(queues: list[Queue]) -> None:
 
 @pytest.fixture
 def run_jobs() -> Iterator[Callable[[Flask], None]]:
-    """run_jobs(app): a real RQ worker works off the app's queues, then stops (burst mode).
-
-    Afterwards the jobs it saw are removed from a real Redis (the suite-wide cleanup only knows
-    queue keys, not job ids).
-    """
-    apps: list[Flask] = []
+    """run_jobs(app): a real RQ worker works off the app's queues, then stops (burst mode)."""
 
     def run(app: Flask) -> None:
-        apps.append(app)
         queues = [get_queue(name, app) for name in QUEUE_NAMES]
         _release_due_retries(queues)
         handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -176,35 +170,4 @@ def run_jobs() -> Iterator[Callable[[Flask], None]]:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
 
-    yield run
-    for app in apps:
-        if not app.config.get("REDIS_URL"):
-            continue
-        connection = redis_for(app)
-        keys = list(connection.scan_iter(match=f"*{job_id(app, '')}*", count=1000))
-        if keys:
-            connection.delete(*keys)
-        prefix = app.config["QUEUE_PREFIX"].encode()
-        names = [name for name in connection.smembers("rq:queues") if prefix in name]
-        if names:
-            connection.srem("rq:queues", *names)
-
-
-class OwnContext:
-    """Sends each request in an app context of its own, hence its own session and transaction,
-    as in production (a session shared with the test would hide a missing commit)."""
-
-    def __init__(self, app, client) -> None:
-        self.app, self.client = app, client
-
-    def __getattr__(self, method: str):
-        def send(*args, **kwargs):
-            with self.app.app_context():
-                return getattr(self.client, method)(*args, **kwargs)
-
-        return send
-
-
-@pytest.fixture
-def as_(app, api_client):
-    return lambda user: OwnContext(app, api_client(user))
+    yield run  # the app fixture removes the jobs' keys from a real Redis afterwards
