@@ -19,6 +19,7 @@ from flask_wtf.csrf import CSRFProtect
 from app.config import Settings, check_production
 from app.core import errors, metrics
 from app.core.db import db
+from app.core.i18n import init_i18n
 from app.core.outbox import dispatch_committed
 
 csrf = CSRFProtect()
@@ -78,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["steward.api"] = api
     errors.register_error_handlers(app)  # after the Api, so ours answer every error
     metrics.instrument(app)
+    init_i18n(app)
 
     from app.identity.auth import init_auth
 

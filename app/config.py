@@ -72,6 +72,7 @@ class Settings:
     OUTBOX_RETRY_SECONDS: int = 60
     PAGE_DEFAULT_LIMIT: int = 25
     PAGE_MAX_LIMIT: int = 200
+    DEFAULT_TIMEZONE: str = "UTC"
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -102,6 +103,7 @@ class Settings:
             TICKET_AUTO_CLOSE_DAYS=_env_int("TICKET_AUTO_CLOSE_DAYS", 7),
             TICKET_REOPEN_DAYS=_env_int("TICKET_REOPEN_DAYS", 14),
             SLA_WARNING_RATIO=float(_env("SLA_WARNING_RATIO", "0.8") or 0.8),
+            DEFAULT_TIMEZONE=_env("DEFAULT_TIMEZONE", "UTC") or "UTC",
         )
         settings.EMBEDDED_JOBS = settings.REDIS_URL is None
         return settings

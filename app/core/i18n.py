@@ -1,0 +1,108 @@
+"""Language and time zone of the viewer, and how pages show times, dates and durations.
+
+Flask-Babel translates (``_()`` in templates, ``gettext`` / ``lazy_gettext`` in Python). The
+language is the user's setting, else the browser's ``Accept-Language``, else English; the time
+zone is the user's setting, else ``DEFAULT_TIMEZONE``. Every page shows instants through the
+filters registered here, so a time is always read in the viewer's zone and language:
+
+- ``{{ t.created_at|local_dt }}``: "Dec 1, 2026, 15:05" / "1 déc. 2026, 15:05";
+  ``|local_dt(zone=True)`` adds the zone ("CET") where it matters (SLA due times);
+- ``{{ day|local_date }}``: "Dec 1, 2026";
+- ``{{ seconds|business_duration }}``: business time in hours and minutes ("27 h 30 min"),
+  never in 24-hour days, since a business day is not 24 hours.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale
+from babel.dates import format_skeleton
+from flask import Flask, current_app, has_request_context, request
+from flask_babel import Babel, get_locale, get_timezone
+from flask_babel import gettext as _
+
+LANGUAGES = ("en", "fr")
+babel = Babel()
+
+
+def _viewer() -> Any:
+    """The signed-in user of this request, if any (core knows users only by their attributes)."""
+    if not has_request_context():
+        return None
+    from flask_login import current_user
+
+    try:
+        return current_user if current_user.is_authenticated else None
+    except Exception:  # no login manager (a bare app in a test)
+        return None
+
+
+def select_locale() -> str:
+    chosen = getattr(_viewer(), "locale", None)
+    if chosen in LANGUAGES:
+        return chosen
+    if has_request_context():
+        return request.accept_languages.best_match(LANGUAGES) or LANGUAGES[0]
+    return LANGUAGES[0]
+
+
+def select_timezone() -> str:
+    chosen = getattr(_viewer(), "timezone", None)
+    return valid_timezone(chosen) or current_app.config.get("DEFAULT_TIMEZONE", "UTC")
+
+
+def valid_timezone(name: Any) -> str | None:
+    """``name`` if it is an IANA time zone, else None."""
+    if not isinstance(name, str) or not name or "\x00" in name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def local_dt(value: datetime | None, zone: bool = False) -> str:
+    """An instant in the viewer's zone and language; "—" for none."""
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    tz = get_timezone()
+    locale = Locale.parse(str(get_locale() or LANGUAGES[0]))
+    day = format_skeleton("yMMMd", value, tzinfo=tz, locale=locale)
+    clock = format_skeleton("Hm", value, tzinfo=tz, locale=locale)
+    text = str(locale.datetime_formats["medium"]).format(clock, day)
+    if zone:
+        text += " " + (value.astimezone(ZoneInfo(str(tz))).tzname() or str(tz))
+    return text
+
+
+def local_date(value: date | datetime | None) -> str:
+    if value is None:
+        return "—"
+    locale = Locale.parse(str(get_locale() or LANGUAGES[0]))
+    if isinstance(value, datetime):
+        return format_skeleton("yMMMd", value, tzinfo=get_timezone(), locale=locale)
+    return format_skeleton("yMMMd", value, locale=locale)
+
+
+def business_duration(seconds: int | float | None) -> str:
+    """Business time as hours and minutes ("27 h 30 min"); a business day is not 24 h."""
+    if seconds is None:
+        return "—"
+    minutes = int(abs(seconds)) // 60
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return _("%(hours)s h %(minutes)02d min", hours=hours, minutes=minutes)
+    return _("%(minutes)s min", minutes=minutes)
+
+
+def init_i18n(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.filters.update(
+        local_dt=local_dt, local_date=local_date, business_duration=business_duration
+    )
