@@ -137,11 +137,12 @@ def modules():
         return forms.accepted(
             url_for("catalogue.modules"), _("Module %(code)s created.", code=module.code)
         )
+    draft = forms.draft()
     return render_template(
         "catalogue/modules.html",
         modules=service.list_modules(db.session),
-        form=_form_from_draft(forms.draft()),
-        draft=forms.draft(),
+        form=_form_from_draft(draft),
+        draft=draft,
         labels=FIELD_LABELS,
         can_manage=can(actor, Permission.CATALOGUE_MANAGE),
     )

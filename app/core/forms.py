@@ -310,13 +310,15 @@ def upload_limit_text() -> str:
     return _size_text(int(config.get("ATTACHMENT_MAX_BYTES") or config["MAX_CONTENT_LENGTH"]))
 
 
-def _fields_of_oversized_form() -> MultiDict:
-    """The text fields of a multipart body too large to parse whole; file contents dropped."""
+def _fields_of_oversized_form() -> tuple[MultiDict, bool]:
+    """The text fields of a multipart body too large to parse whole (file contents dropped),
+    and whether it carried a file."""
     kind, options = parse_options_header(request.headers.get("Content-Type", ""))
     boundary = options.get("boundary")
     fields: MultiDict = MultiDict()
+    had_file = False
     if kind != "multipart/form-data" or not boundary:
-        return fields
+        return fields, had_file
     stream = get_input_stream(request.environ, max_content_length=None)
     decoder = MultipartDecoder(boundary.encode(), max_parts=MAX_FIELDS * 2)
     name: str | None = None
@@ -332,7 +334,7 @@ def _fields_of_oversized_form() -> MultiDict:
                 if isinstance(event, Field):
                     name, buffer = event.name, bytearray()
                 elif isinstance(event, File):
-                    name = None
+                    name, had_file = None, True
                 elif isinstance(event, Data) and name is not None:
                     if len(buffer) < MAX_VALUE_CHARS * 4:
                         buffer += event.data
@@ -344,7 +346,7 @@ def _fields_of_oversized_form() -> MultiDict:
                 break
     except (ValueError, RequestEntityTooLarge):  # malformed body: keep what was understood
         pass
-    return fields
+    return fields, had_file
 
 
 def _too_large(error: RequestEntityTooLarge):
@@ -354,7 +356,14 @@ def _too_large(error: RequestEntityTooLarge):
     if page is None:
         return error_response(http_error_body(error), 413)
     limit = upload_limit_text()
-    fields = _fields_of_oversized_form()
+    fields, had_file = _fields_of_oversized_form()
+    if not had_file:  # a text field beyond what a form may hold
+        return refuse(
+            values=fields,
+            errors={},
+            message=_("This form was too large to be sent: shorten the longest text."),
+            page=page,
+        )
     return refuse(
         values=fields,
         errors={"file": [_("The file is larger than %(limit)s.", limit=limit)]},

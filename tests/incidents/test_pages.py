@@ -671,6 +671,16 @@ class TestSmallUploadLimit:
         assert db_session.scalar(select(Ticket.id)) is None
 
 
+    def test_a_form_too_large_without_a_file_says_so_without_blaming_a_file(self, rita):
+        data = {**FORM, "form": "new", "description": "x" * 8000}
+
+        response = rita.post("/tickets/new", data=data, content_type="multipart/form-data")
+
+        page = page_of(refused(rita, response, "/tickets/new"))
+        assert "This form was too large to be sent: shorten the longest text." in page
+        assert "The file" not in page
+
+
 # --- rating ----------------------------------------------------------------------------------
 
 
