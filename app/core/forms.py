@@ -38,7 +38,13 @@ from werkzeug.wsgi import get_input_stream
 
 from app.core.clock import utcnow
 from app.core.db import Base, db
-from app.core.errors import StewardError, error_response, http_error_body, wants_json
+from app.core.errors import (
+    PermissionDenied,
+    StewardError,
+    error_response,
+    http_error_body,
+    wants_json,
+)
 from app.core.etag import check_if_match, etag_for
 
 DRAFT_ARG = "draft"
@@ -229,6 +235,9 @@ def refuse(
     if error is not None:
         extra = {k: v for k, v in error.extra.items() if k == "allowed"}
         extra["status"] = error.status
+        if isinstance(error, PermissionDenied) and message is None:
+            # the policy names permissions for developers; a person is told what it means
+            message = _("Your role does not allow this change.")
     token = keep(
         db.session,
         page=urlsplit(target).path,

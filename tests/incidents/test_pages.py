@@ -670,7 +670,6 @@ class TestSmallUploadLimit:
         db_session.rollback()
         assert db_session.scalar(select(Ticket.id)) is None
 
-
     def test_a_form_too_large_without_a_file_says_so_without_blaming_a_file(self, rita):
         data = {**FORM, "form": "new", "description": "x" * 8000}
 
@@ -884,6 +883,18 @@ def test_a_sla_form_without_its_version_is_refused(admin, stored_policies):
 
     refused(admin, response, "/admin/sla")
     assert policy(admin, "P3").response_minutes == 240
+
+
+def test_a_form_refused_by_the_permission_policy_says_so_in_plain_words(
+    alex, make_ticket, requester
+):
+    ticket = make_ticket(reporter=requester)
+
+    response = alex.post(f"/tickets/{ticket.ref}/prequalification", data={"priority": "P2"})
+
+    page = page_of(refused(alex, response, f"/tickets/{ticket.ref}"))
+    assert "Your role does not allow this change." in page
+    assert "permission" not in page
 
 
 # --- every form answers with a redirect ------------------------------------------------------
