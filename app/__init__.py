@@ -19,6 +19,7 @@ from flask_wtf.csrf import CSRFProtect
 from app.config import Settings, check_production
 from app.core import errors, metrics
 from app.core.db import db
+from app.core.forms import init_forms
 from app.core.i18n import init_i18n
 from app.core.outbox import dispatch_committed
 
@@ -78,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api = Api(app)
     app.extensions["steward.api"] = api
     errors.register_error_handlers(app)  # after the Api, so ours answer every error
+    init_forms(app)  # expired and oversized page forms go back to their page
     metrics.instrument(app)
     init_i18n(app)
 

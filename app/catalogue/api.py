@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from app.catalogue import service
-from app.catalogue.models import BusinessCalendar, Module, SupportGroup
+from app.catalogue.models import BusinessCalendar, Module, SlaPolicy, SupportGroup
 from app.catalogue.schemas import (
     CalendarList,
     CalendarPatchSchema,
@@ -25,7 +26,9 @@ from app.catalogue.schemas import (
 from app.core.db import db
 from app.core.errors import NotFound, ValidationFailed
 from app.core.etag import check_if_match, etag_for
+from app.core.pagination import SortKey, paginate
 from app.core.permissions import Permission, require
+from app.core.schemas import PageArgs
 from app.identity.auth import current_actor
 from app.identity.service import find_user_by_email
 
@@ -34,6 +37,16 @@ blp = Blueprint("catalogue_api", __name__, description="ERP modules, support gro
 
 def blueprints() -> list[Blueprint]:
     return [blp]
+
+
+def _page(model, code, args: dict, dump) -> dict:
+    """One page of a catalogue list, in the order of its unique ``code`` column (then id)."""
+    keys = [
+        SortKey(code, lambda row: getattr(row, code.key)),
+        SortKey(model.id, lambda row: row.id),
+    ]
+    page = paginate(db.session, select(model), keys, args["cursor"], args["limit"])
+    return {"items": [dump(row) for row in page.items], "next_cursor": page.next_cursor}
 
 
 def dump_module(module: Module) -> dict:
@@ -71,14 +84,12 @@ def dump_calendar(calendar: BusinessCalendar) -> dict:
 
 @blp.route("/modules")
 class Modules(MethodView):
+    @blp.arguments(PageArgs, location="query")
     @blp.response(200, ModuleList)
-    def get(self):
-        """Every ERP module (a short list: not paginated beyond one page)."""
+    def get(self, args: dict):
+        """ERP modules by code, one page at a time (``cursor``, ``limit``)."""
         require(current_actor(), Permission.CATALOGUE_VIEW)
-        return {
-            "items": [dump_module(m) for m in service.list_modules(db.session)],
-            "next_cursor": None,
-        }
+        return _page(Module, Module.code, args, dump_module)
 
     @blp.arguments(ModuleSchema)
     @blp.response(201, ModuleSchema)
@@ -117,12 +128,12 @@ class ModuleItem(MethodView):
 
 @blp.route("/support-groups")
 class Groups(MethodView):
+    @blp.arguments(PageArgs, location="query")
     @blp.response(200, GroupList)
-    def get(self):
-        """Support groups and their members."""
+    def get(self, args: dict):
+        """Support groups and their members, by code, one page at a time."""
         require(current_actor(), Permission.CATALOGUE_VIEW)
-        groups = db.session.query(SupportGroup).order_by(SupportGroup.code).all()
-        return {"items": [dump_group(g) for g in groups], "next_cursor": None}
+        return _page(SupportGroup, SupportGroup.code, args, dump_group)
 
     @blp.arguments(GroupSchema)
     @blp.response(201, GroupSchema)
@@ -144,12 +155,12 @@ class Groups(MethodView):
 
 @blp.route("/calendars")
 class Calendars(MethodView):
+    @blp.arguments(PageArgs, location="query")
     @blp.response(200, CalendarList)
-    def get(self):
-        """Business calendars with their holidays."""
+    def get(self, args: dict):
+        """Business calendars with their holidays, by code, one page at a time."""
         require(current_actor(), Permission.CATALOGUE_VIEW)
-        calendars = db.session.query(BusinessCalendar).order_by(BusinessCalendar.code).all()
-        return {"items": [dump_calendar(c) for c in calendars], "next_cursor": None}
+        return _page(BusinessCalendar, BusinessCalendar.code, args, dump_calendar)
 
     @blp.arguments(CalendarSchema)
     @blp.response(201, CalendarSchema)
@@ -238,13 +249,14 @@ def dump_policy(policy) -> dict:
 
 @blp.route("/sla-policies")
 class SlaPolicies(MethodView):
+    @blp.arguments(PageArgs, location="query")
     @blp.response(200, SlaPolicyList)
-    def get(self):
+    def get(self, args: dict):
         """SLA targets per priority (minutes; a business day counts 8 hours)."""
         require(current_actor(), Permission.CATALOGUE_VIEW)
-        policies = service.sla_policies(db.session)
+        service.sla_policies(db.session)
         db.session.commit()  # defaults are stored the first time they are read
-        return {"items": [dump_policy(policies[p]) for p in sorted(policies)], "next_cursor": None}
+        return _page(SlaPolicy, SlaPolicy.priority, args, dump_policy)
 
 
 @blp.route("/sla-policies/<priority>")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.catalogue.service import MAX_TARGET_MINUTES
+
 
 class ModuleSchema(Schema):
     id = fields.Int(dump_only=True)
@@ -88,8 +90,8 @@ class HolidayImportSchema(Schema):
 
 class SlaPolicySchema(Schema):
     priority = fields.Str(dump_only=True)
-    response_minutes = fields.Int(validate=validate.Range(min=1, max=525600))
-    resolution_minutes = fields.Int(validate=validate.Range(min=1, max=525600))
+    response_minutes = fields.Int(validate=validate.Range(min=1, max=MAX_TARGET_MINUTES))
+    resolution_minutes = fields.Int(validate=validate.Range(min=1, max=MAX_TARGET_MINUTES))
     business_hours = fields.Bool(metadata={"description": "false = 24x7 clock"})
     version = fields.Int(dump_only=True)
 

@@ -322,6 +322,7 @@ def working_calendar(calendar: BusinessCalendar | None) -> WorkingCalendar:
 
 
 BUSINESS_DAY_MINUTES = 8 * 60
+MAX_TARGET_MINUTES = 365 * 24 * 60  # a year: the API and the pages refuse longer targets
 DEFAULT_SLA_POLICIES = {
     # priority: (first response, resolution, counted in business hours?)
     "P1": (15, 4 * 60, False),
@@ -355,11 +356,16 @@ def update_sla_policy(session: Session, actor: User, priority: str, **values: An
         raise NotFound(f"No SLA policy for {priority!r}.")
     response = values.get("response_minutes", policy.response_minutes)
     resolution = values.get("resolution_minutes", policy.resolution_minutes)
-    if response <= 0 or resolution <= 0 or response > resolution:
-        raise ValidationFailed(
-            "Invalid SLA targets.",
-            errors={"response_minutes": ["Targets are positive and response <= resolution."]},
-        )
+    errors: dict[str, list[str]] = {}
+    for name, minutes in (("response_minutes", response), ("resolution_minutes", resolution)):
+        if minutes < 1:
+            errors[name] = ["A target is at least one minute."]
+        elif minutes > MAX_TARGET_MINUTES:
+            errors[name] = [f"A target is at most {MAX_TARGET_MINUTES // 60:,} hours (a year)."]
+    if not errors and response > resolution:
+        errors["response_minutes"] = ["The first response cannot be due after the resolution."]
+    if errors:
+        raise ValidationFailed(f"The targets of {priority} were not changed.", errors=errors)
     changes = audit.apply_changes(policy, values)
     if changes:
         session.flush()

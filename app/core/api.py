@@ -59,7 +59,11 @@ def audit_query(args: dict):
     return stmt
 
 
-AUDIT_ORDER = [SortKey(AuditEvent.id, lambda e: e.id, descending=True)]
+# newest first by time (the id breaks ties): events may be recorded late or back-dated
+AUDIT_ORDER = [
+    SortKey(AuditEvent.occurred_at, lambda e: e.occurred_at, descending=True),
+    SortKey(AuditEvent.id, lambda e: e.id, descending=True),
+]
 
 
 @blp.route("/audit-events")

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, current_app, jsonify, render_template, request
+from flask_babel import get_timezone
 from marshmallow import ValidationError
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from app.core.actor import current_actor
 from app.core.api import AUDIT_ORDER, AuditArgs, audit_query
+from app.core.audit import AuditEvent
 from app.core.db import db
+from app.core.display import plain_name, plain_value
 from app.core.metrics import render_metrics
+from app.core.navigation import entity_label, entity_types, entity_url
 from app.core.pagination import paginate
 from app.core.permissions import Permission, require
 from app.core.queue import redis_for
 
 blueprint = Blueprint("core", __name__)
+blueprint.add_app_template_filter(plain_value, "plain")
+blueprint.add_app_template_filter(plain_name, "plain_name")
 
 
 @blueprint.get("/healthz")
@@ -47,15 +56,64 @@ def metrics():
     return render_metrics(current_app._get_current_object())
 
 
+# The filter choices come from the most recent events (an index range, however long the log).
+RECENT_FOR_CHOICES = 5000
+AUDIT_FILTERS = ("entity_type", "entity_id", "actor", "action", "cursor", "limit")
+
+
+def _recent_values(column) -> list[str]:
+    recent = (
+        select(column.label("value"))
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(RECENT_FOR_CHOICES)
+        .subquery()
+    )
+    return [v for v in db.session.scalars(select(recent.c.value).distinct()) if v]
+
+
+def _day_start(day: date) -> datetime:
+    """Midnight of ``day`` in the viewer's zone (the page's dates are the viewer's days)."""
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(str(get_timezone())))
+
+
+def _audit_args(raw: dict[str, str]) -> tuple[dict, dict[str, list[str]]]:
+    """The page's filters as the API's arguments; what cannot be read is named and dropped."""
+    errors: dict[str, list[str]] = {}
+    args = {k: raw[k] for k in AUDIT_FILTERS if raw.get(k)}
+    for name, shift in (("since", 0), ("until", 1)):
+        if not raw.get(name):
+            continue
+        try:
+            day = date.fromisoformat(raw[name])
+        except ValueError:
+            errors[name] = ["Not a date."]
+            continue
+        args[name] = (_day_start(day) + timedelta(days=shift)).isoformat()
+    try:
+        return AuditArgs().load(args), errors
+    except ValidationError as exc:
+        errors.update(exc.messages)
+        clean = {k: v for k, v in args.items() if k not in exc.messages}
+        return AuditArgs().load(clean), errors
+
+
 @blueprint.get("/audit")
 def audit_log():
-    """The audit log with filters, newest first."""
-    require(current_actor(), Permission.AUDIT_VIEW)
+    """The audit log, newest first, filtered by entity, actor, action and dates."""
+    actor = current_actor()
+    require(actor, Permission.AUDIT_VIEW)
     raw = {k: v for k, v in request.args.items() if v}
-    try:
-        args = AuditArgs().load(raw)
-        error = None
-    except ValidationError as exc:
-        args, error = AuditArgs().load({}), exc.messages
+    args, errors = _audit_args(raw)
     page = paginate(db.session, audit_query(args), AUDIT_ORDER, args["cursor"], args["limit"])
-    return render_template("audit/list.html", page=page, filters=raw, error=error)
+    types = sorted(set(entity_types()) | set(_recent_values(AuditEvent.entity_type)))
+    return render_template(
+        "audit/list.html",
+        page=page,
+        filters=raw,
+        errors=errors,
+        entity_types=[(t, entity_label(t)) for t in types],
+        actions=sorted(set(_recent_values(AuditEvent.action)) | {raw.get("action", "")} - {""}),
+        actors=sorted(set(_recent_values(AuditEvent.actor_email)) | {raw.get("actor", "")} - {""}),
+        link_of=lambda e: entity_url(actor, e.entity_type, e.entity_id),
+        label_of=entity_label,
+    )

@@ -5,11 +5,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.core.db import db
 from app.core.errors import TooManyRequests, Unauthenticated
-from app.core.navigation import NavItem, add_nav, panels_for
+from app.core.navigation import EntityPage, NavItem, add_entity_page, add_nav, panels_for
 from app.core.permissions import Permission, Role
 from app.identity import service
 from app.identity.forms import LoginForm
@@ -17,17 +18,19 @@ from app.identity.forms import LoginForm
 blueprint = Blueprint("identity", __name__)
 
 ROLE_LABELS = {
-    Role.REQUESTER: "Requester",
-    Role.KEY_USER: "Key user",
-    Role.AGENT: "Support agent",
-    Role.PRODUCT_OWNER: "Product owner",
-    Role.APPROVER: "Approver",
-    Role.ADMIN: "Administrator",
-    Role.AUDITOR: "Auditor",
+    Role.REQUESTER: _l("Requester"),
+    Role.KEY_USER: _l("Key user"),
+    Role.AGENT: _l("Support agent"),
+    Role.PRODUCT_OWNER: _l("Product owner"),
+    Role.APPROVER: _l("Approver"),
+    Role.ADMIN: _l("Administrator"),
+    Role.AUDITOR: _l("Auditor"),
 }
 
-add_nav(NavItem("Home", "identity.home", None, order=0))
-add_nav(NavItem("Audit log", "core.audit_log", Permission.AUDIT_VIEW, order=90))
+add_nav(NavItem(_l("Home"), "identity.home", None, order=0))
+add_nav(NavItem(_l("Audit log"), "core.audit_log", Permission.AUDIT_VIEW, order=90))
+add_entity_page(EntityPage("user", _l("User")))
+add_entity_page(EntityPage("api_token", _l("API token")))
 
 
 def _safe_next(target: str | None) -> str:
@@ -85,5 +88,5 @@ def logout():
 def home():
     user = current_user._get_current_object()
     panels = [(panel, panel.context(user)) for panel in panels_for(user)]
-    roles = sorted({ROLE_LABELS[Role(r.role)] for r in user.roles})
+    roles = sorted({str(ROLE_LABELS[Role(r.role)]) for r in user.roles})
     return render_template("identity/home.html", panels=panels, role_labels=roles)

@@ -41,12 +41,16 @@ def public_comment(session: Session, ticket: Ticket, comment: Comment) -> None:
     _email(session, ticket, "public_comment", "requester", comment_id=comment.id)
 
 
-def after_transition(session: Session, ticket: Ticket, action: Action) -> None:
+def after_transition(
+    session: Session, ticket: Ticket, action: Action, *, by_requester: bool = False
+) -> None:
     if action == Action.WAIT:
         _email(session, ticket, "waiting_on_you", "requester")
     elif action == Action.RESOLVE:
         _email(session, ticket, "resolved", "requester")
-    elif action in (Action.RESUME, Action.REOPEN) and ticket.assignee_id:
+    elif action in (Action.RESUME, Action.REOPEN) and by_requester and ticket.assignee_id:
+        # "the requester answered" / "reopened by the requester": only when they did; the
+        # team resuming or reopening a ticket itself has nothing to tell its assignee
         _email(session, ticket, action.value, "team")
 
 

@@ -8,6 +8,7 @@ from webargs.fields import DelimitedList
 from app.core.schemas import PageArgs
 from app.incidents.lifecycle import Action, Status
 from app.incidents.queues import SORTS, VIEWS
+from app.incidents.service import DESCRIPTION_MAX, TITLE_MAX
 from app.incidents.sla import LEVELS, PRIORITIES
 from app.incidents.transitions import RESOLUTION_CODES
 
@@ -37,8 +38,8 @@ class SatisfactionSchema(Schema):
 
 
 class TicketCreateSchema(Schema):
-    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    description = fields.Str(required=True, validate=validate.Length(min=1, max=20000))
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=TITLE_MAX))
+    description = fields.Str(required=True, validate=validate.Length(min=1, max=DESCRIPTION_MAX))
     module = fields.Str(required=True, metadata={"description": "module code", "example": "FIN"})
     impact = fields.Str(required=True, validate=Level, metadata={"example": "medium"})
     urgency = fields.Str(required=True, validate=Level, metadata={"example": "high"})
@@ -54,8 +55,8 @@ class TicketCreateSchema(Schema):
 
 
 class TicketPatchSchema(Schema):
-    title = fields.Str(validate=validate.Length(min=1, max=200))
-    description = fields.Str(validate=validate.Length(min=1, max=20000))
+    title = fields.Str(validate=validate.Length(min=1, max=TITLE_MAX))
+    description = fields.Str(validate=validate.Length(min=1, max=DESCRIPTION_MAX))
     module = fields.Str()
     impact = fields.Str(validate=Level)
     urgency = fields.Str(validate=Level)

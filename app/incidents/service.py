@@ -28,6 +28,9 @@ from app.incidents.lifecycle import Party, Status
 from app.incidents.models import EnhancementLink, Satisfaction, Ticket
 
 REF_PATTERN = re.compile(r"^INC-(\d{1,12})$", re.IGNORECASE)
+# one limit for the API, the pages and the service
+TITLE_MAX = 200
+DESCRIPTION_MAX = 20_000
 ENH_PATTERN = re.compile(r"^ENH-\d{6,}$")
 ENTITY = "ticket"
 
@@ -111,10 +114,13 @@ def _module_or_422(session: Session, code: str):
     try:
         module = get_module(session, code)
     except NotFound as exc:
-        raise ValidationFailed(exc.message, errors={"module": [exc.message]}) from exc
+        raise ValidationFailed(
+            exc.message, errors={"module": ["Choose one of the ERP modules in the list."]}
+        ) from exc
     if not module.active:
         raise ValidationFailed(
-            "This module is retired.", errors={"module": ["Module is not active."]}
+            "This module is retired.",
+            errors={"module": ["This module is retired; choose another."]},
         )
     return module
 
@@ -142,24 +148,43 @@ def create_ticket(
     """Submit an incident: priority from the ITIL matrix, SLA clock started, requester told."""
     require(actor, Permission.TICKET_CREATE)
     title, description = (title or "").strip(), (description or "").strip()
-    errors = {}
+    # every field is checked before answering, so the form shows all its errors at once
+    errors: dict[str, list[str]] = {}
     if not title:
         errors["title"] = ["Say in a few words what is broken."]
+    elif len(title) > TITLE_MAX:
+        errors["title"] = [f"At most {TITLE_MAX:,} characters (this one has {len(title):,})."]
     if not description:
         errors["description"] = ["Describe what happened and what you expected."]
-    if errors:
+    elif len(description) > DESCRIPTION_MAX:
+        errors["description"] = [
+            f"At most {DESCRIPTION_MAX:,} characters (this one has {len(description):,})."
+        ]
+    found = None
+    if not (module or "").strip():
+        errors["module"] = ["Choose the ERP module."]
+    else:
+        try:
+            found = _module_or_422(session, module)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    for name, level in (("impact", impact), ("urgency", urgency)):
+        try:
+            _check_level(name, level)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    if errors or found is None:
         raise ValidationFailed("The ticket is incomplete.", errors=errors)
-    found = _module_or_422(session, module)
     now = utcnow()
     ticket = Ticket(
-        title=title[:200],
+        title=title,
         description=description,
         module=found,
         module_id=found.id,
         reporter_id=actor.id,
         reporter=actor,
-        impact=_check_level("impact", impact),
-        urgency=_check_level("urgency", urgency),
+        impact=impact,
+        urgency=urgency,
         status=Status.NEW,
         group_id=found.support_group_id,
         group=found.support_group,

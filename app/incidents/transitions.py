@@ -125,7 +125,8 @@ def perform(
     changes = {"status": [before, ticket.status], **changes}
     session.flush()
     audit.record(session, actor, "ticket", ticket.ref, transition.action.value, changes)
-    notifications.after_transition(session, ticket, transition.action)
+    by_requester = Party.REQUESTER in who and not is_agent
+    notifications.after_transition(session, ticket, transition.action, by_requester=by_requester)
     return ticket
 
 
@@ -134,7 +135,7 @@ def _resolve(ticket: Ticket, params: dict[str, Any], now: datetime) -> None:
     note = (params.get("resolution_note") or "").strip()
     errors = {}
     if code not in RESOLUTION_CODES:
-        errors["resolution_code"] = [f"One of: {', '.join(RESOLUTION_CODES)}."]
+        errors["resolution_code"] = ["Choose how the ticket was resolved."]
     if not note:
         errors["resolution_note"] = ["Tell the requester what was done."]
     if errors:

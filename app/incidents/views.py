@@ -1,23 +1,42 @@
-"""Ticket pages: report an incident, my tickets, the support queues and the ticket itself.
+"""Ticket pages: report an incident, the ticket lists, the support queues, the ticket itself and
+the admins' SLA targets.
 
-Forms post plain fields (CSRF-checked app-wide); a refused change re-renders the page with the
-message and what was typed, with the status code the API would give.
+Every form answers with a redirect (Post/Redirect/Get, ``app.core.forms``): when accepted, to
+the page with a confirmation; when refused, back to the form's page, which shows what was typed
+and why it was refused. Reload and Back never send a form twice.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, render_template, request, send_file, url_for
+from flask_babel import format_number
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import select
 
 from app.catalogue.models import SupportGroup
-from app.catalogue.service import list_modules, sla_policies, update_sla_policy
+from app.catalogue.service import MAX_TARGET_MINUTES, list_modules, sla_policies, update_sla_policy
+from app.core import forms
 from app.core.clock import utcnow
 from app.core.db import db
-from app.core.errors import StaleWrite, StewardError, ValidationFailed
-from app.core.navigation import HomePanel, NavItem, add_home_panel, add_nav
+from app.core.errors import (
+    PreconditionRequired,
+    StaleWrite,
+    StewardError,
+    ValidationFailed,
+)
+from app.core.navigation import (
+    EntityPage,
+    HomePanel,
+    NavItem,
+    add_entity_page,
+    add_home_panel,
+    add_nav,
+)
 from app.core.permissions import Permission, can, require
 from app.identity.auth import current_actor
 from app.identity.models import RoleAssignment, User
@@ -28,24 +47,92 @@ from app.incidents.sla import LEVELS, PRIORITIES
 
 blueprint = Blueprint("incidents", __name__)
 
-add_nav(NavItem("Report an incident", "incidents.new_ticket", Permission.TICKET_CREATE, order=10))
-add_nav(NavItem("My tickets", "incidents.my_tickets", Permission.TICKET_VIEW_OWN, order=11))
 add_nav(
-    NavItem("Module tickets", "incidents.module_tickets", Permission.TICKET_PREQUALIFY, order=12)
+    NavItem(_l("Report an incident"), "incidents.new_ticket", Permission.TICKET_CREATE, order=10)
 )
-add_nav(NavItem("Queues", "incidents.queue", Permission.TICKET_WORK, order=20))
-add_nav(NavItem("SLA policies", "incidents.sla_policies_page", Permission.SLA_MANAGE, order=82))
+add_nav(NavItem(_l("My tickets"), "incidents.my_tickets", Permission.TICKET_VIEW_OWN, order=11))
+add_nav(
+    NavItem(
+        _l("Module tickets"),
+        "incidents.module_tickets",
+        Permission.TICKET_VIEW_MODULE,
+        order=12,
+        unless=Permission.TICKET_VIEW_ALL,
+    )
+)
+add_nav(NavItem(_l("Queues"), "incidents.queue", Permission.TICKET_WORK, order=20))
+add_nav(
+    NavItem(
+        _l("All tickets"),
+        "incidents.all_tickets",
+        Permission.TICKET_VIEW_ALL,
+        order=21,
+        unless=Permission.TICKET_WORK,
+    )
+)
+add_nav(NavItem(_l("SLA policies"), "incidents.sla_policies_page", Permission.SLA_MANAGE, order=82))
+add_entity_page(EntityPage("ticket", _l("Ticket"), "incidents.ticket_page", argument="ref"))
+add_entity_page(
+    EntityPage(
+        "sla_policy",
+        _l("SLA policy"),
+        "incidents.sla_policies_page",
+        Permission.SLA_MANAGE,
+        anchor=True,
+    )
+)
 
 QUEUE_TABS = [
-    ("unassigned", "Unassigned"),
-    ("mine", "Mine"),
-    ("my_group", "My group"),
-    ("breaching_soon", "Breaching soon"),
-    ("breached", "Breached"),
-    ("waiting", "Waiting on requester"),
-    ("open", "All open"),
-    ("all", "Everything"),
+    ("unassigned", _l("Unassigned")),
+    ("mine", _l("Mine")),
+    ("my_group", _l("My group")),
+    ("breaching_soon", _l("Breaching soon")),
+    ("breached", _l("Breached")),
+    ("waiting", _l("Waiting on requester")),
+    ("open", _l("All open")),
+    ("all", _l("Everything")),
 ]
+
+# What a person is told once an action is done.
+DONE = {
+    "triage": _l("Ticket triaged."),
+    "start": _l("Work started."),
+    "wait": _l("The requester was asked for an answer; the SLA clock is paused meanwhile."),
+    "resume": _l("Work resumed; the SLA clock runs again."),
+    "resolve": _l("Ticket resolved; the requester was told what was done."),
+    "close": _l("Ticket closed."),
+    "reopen": _l("Ticket reopened; the support team will look at it again."),
+    "cancel": _l("Ticket cancelled."),
+    "duplicate": _l("Ticket closed as a duplicate."),
+}
+
+# The names people read for the fields a refusal may name.
+FIELD_LABELS = {
+    "title": _l("What is broken"),
+    "description": _l("What happened"),
+    "module": _l("ERP module"),
+    "impact": _l("Impact"),
+    "urgency": _l("Urgency"),
+    "file": _l("File"),
+    "resolution_code": _l("Resolution"),
+    "resolution_note": _l("Note for the requester"),
+    "priority": _l("Priority"),
+    "reason": _l("Reason"),
+    "assignee": _l("Assignee"),
+    "group": _l("Group"),
+    "duplicate_of": _l("Duplicate of"),
+    "body": _l("Message"),
+    "rating": _l("Rating"),
+    "comment": _l("Comment"),
+    "note": _l("Context for the support team"),
+    "enhancement": _l("Enhancement"),
+    "action": _l("Action"),
+    "version": _l("Version"),
+    "response": _l("First response"),
+    "resolution": _l("Resolution"),
+    "response_minutes": _l("First response"),
+    "resolution_minutes": _l("Resolution"),
+}
 
 
 def _my_recent(user: User) -> dict[str, Any]:
@@ -76,7 +163,7 @@ def _awaiting_prequalification(user: User) -> dict[str, Any]:
 
 add_home_panel(
     HomePanel(
-        "My recent tickets",
+        _l("My recent tickets"),
         "incidents/_panel_mine.html",
         Permission.TICKET_VIEW_OWN,
         _my_recent,
@@ -85,7 +172,7 @@ add_home_panel(
 )
 add_home_panel(
     HomePanel(
-        "Support queues",
+        _l("Support queues"),
         "incidents/_panel_queues.html",
         Permission.TICKET_WORK,
         _queue_counts,
@@ -94,7 +181,7 @@ add_home_panel(
 )
 add_home_panel(
     HomePanel(
-        "Waiting for pre-qualification",
+        _l("Waiting for pre-qualification"),
         "incidents/_panel_prequalify.html",
         Permission.TICKET_PREQUALIFY,
         _awaiting_prequalification,
@@ -103,13 +190,17 @@ add_home_panel(
 )
 
 
+# --- ticket lists ------------------------------------------------------------------------------
+
+
 def _list_args() -> dict[str, Any]:
     raw = {k: v for k, v in request.args.items() if v not in ("", None)}
     try:
         return TicketListArgs().load(raw)
     except ValidationError as exc:
         flash(
-            "Some filters were not understood and were ignored: " + ", ".join(sorted(exc.messages)),
+            _("Some filters were not understood and were ignored: %(names)s.")
+            % {"names": ", ".join(str(FIELD_LABELS.get(n, n)) for n in sorted(exc.messages))},
             "error",
         )
         return TicketListArgs().load({})
@@ -139,6 +230,7 @@ def _render_list(template: str, view: str | None, title: str, **extra):
         modules=list_modules(db.session),
         priorities=PRIORITIES,
         statuses=[s.value for s in Status],
+        can_create=can(actor, Permission.TICKET_CREATE),
         now=now,
         **extra,
     )
@@ -147,13 +239,19 @@ def _render_list(template: str, view: str | None, title: str, **extra):
 @blueprint.get("/tickets")
 def my_tickets():
     require(current_actor(), Permission.TICKET_VIEW_OWN)
-    return _render_list("incidents/list.html", "reported_by_me", "My tickets")
+    return _render_list("incidents/list.html", "reported_by_me", _("My tickets"))
 
 
 @blueprint.get("/tickets/module")
 def module_tickets():
-    require(current_actor(), Permission.TICKET_PREQUALIFY)
-    return _render_list("incidents/list.html", None, "Tickets of my modules")
+    require(current_actor(), Permission.TICKET_VIEW_MODULE)
+    return _render_list("incidents/list.html", None, _("Tickets of my modules"))
+
+
+@blueprint.get("/tickets/all")
+def all_tickets():
+    require(current_actor(), Permission.TICKET_VIEW_ALL)
+    return _render_list("incidents/list.html", "all", _("All tickets"))
 
 
 @blueprint.get("/queues")
@@ -166,21 +264,24 @@ def queue():
     return _render_list(
         "incidents/queue.html",
         view,
-        "Support queues",
+        _("Support queues"),
         tabs=QUEUE_TABS,
         counts=queues.queue_counts(db.session, actor),
     )
 
 
+# --- reporting an incident ---------------------------------------------------------------------
+
+NEW_TICKET_FIELDS = ("title", "description", "module", "impact", "urgency")
+
+
 @blueprint.route("/tickets/new", methods=["GET", "POST"])
+@forms.returns_to("incidents.new_ticket")
 def new_ticket():
     actor = current_actor()
     require(actor, Permission.TICKET_CREATE)
-    values = {"title": "", "description": "", "module": "", "impact": "medium", "urgency": "medium"}
-    errors: dict[str, list[str]] = {}
-    status = 200
     if request.method == "POST":
-        values.update({k: request.form.get(k, "").strip() for k in values})
+        values = {k: request.form.get(k, "") for k in NEW_TICKET_FIELDS}
         try:
             ticket = service.create_ticket(db.session, actor, **values)
             upload = request.files.get("file")
@@ -194,19 +295,36 @@ def new_ticket():
                     content_type=upload.mimetype,
                 )
             db.session.commit()
-            flash(f"Ticket {ticket.ref} created. We will get back to you.", "success")
-            return redirect(url_for("incidents.ticket_page", ref=ticket.ref))
         except StewardError as exc:
             db.session.rollback()
-            flash(exc.message, "error")
-            errors, status = exc.errors, exc.status
-    return render_template(
+            return forms.refuse(exc, form="new")
+        return forms.accepted(
+            url_for("incidents.ticket_page", ref=ticket.ref),
+            _("Ticket %(ref)s created. We will get back to you.", ref=ticket.ref),
+        )
+    draft = forms.draft()
+    values = {"title": "", "description": "", "module": "", "impact": "medium"}
+    values["urgency"] = "medium"
+    if draft is not None:
+        values.update({k: v for k, v in draft.values.items() if k in NEW_TICKET_FIELDS})
+    response = render_template(
         "incidents/new.html",
         values=values,
-        errors=errors,
+        draft=draft,
+        errors=draft.errors if draft else {},
+        labels=FIELD_LABELS,
         modules=list_modules(db.session, include_inactive=False),
         levels=LEVELS,
-    ), status
+        title_max=service.TITLE_MAX,
+        description_max=service.DESCRIPTION_MAX,
+        description_limit=format_number(service.DESCRIPTION_MAX),
+        upload_limit=forms.upload_limit_text(),
+    )
+    # Back after sending must not show the filled form again (an invitation to a duplicate)
+    return response, 200, {"Cache-Control": "no-store"}
+
+
+# --- the ticket page ---------------------------------------------------------------------------
 
 
 def _agents_for(ticket) -> list[User]:
@@ -218,14 +336,13 @@ def _agents_for(ticket) -> list[User]:
     return [a for a in agents if can(a, Permission.TICKET_WORK, ticket.module_id)]
 
 
-def render_ticket(
-    ticket, *, status: int = 200, error: StewardError | None = None, form: dict | None = None
-):
+def render_ticket(ticket, draft: forms.Draft | None = None):
     actor = current_actor()
     now, ratio = utcnow(), service.warning_ratio()
     data = ticket_to_dict(db.session, actor, ticket, now, ratio)
     internal = service.sees_internal(actor, ticket)
     support = "agent" in {p.value for p in service.parties(actor, ticket)}
+    groups = db.session.scalars(select(SupportGroup).order_by(SupportGroup.name)).all()
     return render_template(
         "incidents/ticket.html",
         t=data,
@@ -239,34 +356,44 @@ def render_ticket(
         and can(actor, Permission.TICKET_PREQUALIFY, ticket.module_id),
         is_requester=ticket.reporter_id == actor.id,
         agents=_agents_for(ticket) if support else [],
-        groups=db.session.query(SupportGroup).order_by(SupportGroup.code).all() if support else [],
+        groups=groups if support else [],
+        group_names={g.code: g.name for g in groups},
         priorities=PRIORITIES,
-        resolution_codes=transitions.RESOLUTION_CODES,
-        error=error,
-        form=form or {},
+        levels=LEVELS,
+        resolution_codes=[c for c in transitions.RESOLUTION_CODES if c != "duplicate"],
+        draft=draft,
+        labels=FIELD_LABELS,
+        upload_limit=forms.upload_limit_text(),
         now=now,
-    ), status
+    )
 
 
 @blueprint.get("/tickets/<ref>")
 def ticket_page(ref: str):
-    return render_ticket(service.get_ticket(db.session, current_actor(), ref))
+    ticket = service.get_ticket(db.session, current_actor(), ref)
+    return render_ticket(ticket, forms.draft())
+
+
+STALE_TICKET = _l(
+    "Someone changed this ticket while you were editing it, so your change was not saved. "
+    "The ticket is shown as it is now: check it and make your change again."
+)
 
 
 def _act_on(ref: str, change) -> Any:
-    """Run ``change(actor, ticket)``, commit, and come back to the page (or re-render on error)."""
+    """Run ``change(actor, ticket)``, commit, and come back to the ticket page either way."""
     actor = current_actor()
     ticket = service.get_ticket(db.session, actor, ref)
     try:
         message = change(actor, ticket)
         db.session.commit()
+    except (StaleWrite, PreconditionRequired):
+        db.session.rollback()
+        return forms.refuse(message=str(STALE_TICKET), errors={}, form="")
     except StewardError as exc:
         db.session.rollback()
-        ticket = service.get_ticket(db.session, actor, ref)
-        return render_ticket(ticket, status=exc.status, error=exc, form=request.form.to_dict())
-    if message:
-        flash(message, "success")
-    return redirect(url_for("incidents.ticket_page", ref=ticket.ref))
+        return forms.refuse(exc)
+    return forms.accepted(url_for("incidents.ticket_page", ref=ticket.ref), message)
 
 
 def _form_params(*names: str) -> dict[str, str]:
@@ -274,6 +401,7 @@ def _form_params(*names: str) -> dict[str, str]:
 
 
 @blueprint.post("/tickets/<ref>/act")
+@forms.returns_to("incidents.ticket_page")
 def act(ref: str):
     def change(actor, ticket):
         action = request.form.get("action", "")
@@ -283,15 +411,23 @@ def act(ref: str):
         for key in ("assignee", "group"):
             if key in request.form:
                 params[key] = request.form[key].strip() or None
+        if action == "cancel" and not params.get("reason"):
+            # a cancelled ticket cannot come back: the page asks why before doing it
+            raise ValidationFailed(
+                _("The ticket was not cancelled."),
+                errors={"reason": [_("Say why the ticket is no longer needed.")]},
+            )
         transitions.perform(db.session, actor, ticket, action, **params)
-        return f"{ticket.ref}: {action} done."
+        return str(DONE.get(action, _("Done.")))
 
     return _act_on(ref, change)
 
 
 @blueprint.post("/tickets/<ref>/update")
+@forms.returns_to("incidents.ticket_page")
 def update(ref: str):
     def change(actor, ticket):
+        forms.check_form_version("ticket", ticket.ref, ticket.version)
         values: dict[str, Any] = {}
         for key in ("title", "description", "module", "impact", "urgency"):
             if request.form.get(key):
@@ -299,42 +435,39 @@ def update(ref: str):
         for key in ("assignee", "group"):
             if key in request.form:
                 values[key] = request.form[key].strip() or None
-        expected = request.form.get("version")
-        if expected and expected != str(ticket.version):
-            raise StaleWrite()
         service.update_ticket(db.session, actor, ticket, values)
-        return "Ticket updated."
+        return _("Ticket updated.")
 
     return _act_on(ref, change)
 
 
 @blueprint.post("/tickets/<ref>/comments")
+@forms.returns_to("incidents.ticket_page")
 def comment(ref: str):
     def change(actor, ticket):
+        public = request.form.get("visibility", "public") != "internal"
         conversation.add_comment(
-            db.session,
-            actor,
-            ticket,
-            body=request.form.get("body", ""),
-            public=request.form.get("visibility", "public") != "internal",
+            db.session, actor, ticket, body=request.form.get("body", ""), public=public
         )
-        return "Comment added."
+        return _("Comment added.") if public else _("Internal note added.")
 
     return _act_on(ref, change)
 
 
 @blueprint.post("/tickets/<ref>/rating")
+@forms.returns_to("incidents.ticket_page")
 def rating(ref: str):
     def change(actor, ticket):
         raw = request.form.get("rating", "")
-        stars = int(raw) if raw.isdigit() else 0
+        stars = int(raw) if re.fullmatch(r"[1-5]", raw) else 0
         service.rate(db.session, actor, ticket, rating=stars, comment=request.form.get("comment"))
-        return "Thank you for your rating."
+        return _("Thank you for your rating.")
 
     return _act_on(ref, change)
 
 
 @blueprint.post("/tickets/<ref>/prequalification")
+@forms.returns_to("incidents.ticket_page")
 def prequalification(ref: str):
     def change(actor, ticket):
         service.prequalify(
@@ -344,26 +477,30 @@ def prequalification(ref: str):
             priority=request.form.get("priority") or None,
             note=request.form.get("note"),
         )
-        return "Pre-qualification saved."
+        return _("Pre-qualification saved.")
 
     return _act_on(ref, change)
 
 
 @blueprint.post("/tickets/<ref>/links")
+@forms.returns_to("incidents.ticket_page")
 def link(ref: str):
     def change(actor, ticket):
         service.link_enhancement(db.session, actor, ticket, request.form.get("enhancement", ""))
-        return "Enhancement linked."
+        return _("Enhancement linked.")
 
     return _act_on(ref, change)
 
 
 @blueprint.post("/tickets/<ref>/attachments")
+@forms.returns_to("incidents.ticket_page")
 def upload(ref: str):
     def change(actor, ticket):
         upload = request.files.get("file")
         if upload is None or not upload.filename:
-            raise ValidationFailed("Choose a file to attach.", errors={"file": ["No file."]})
+            raise ValidationFailed(
+                _("No file was attached."), errors={"file": [_("Choose a file to attach.")]}
+            )
         attachments.store_attachment(
             db.session,
             actor,
@@ -372,7 +509,7 @@ def upload(ref: str):
             filename=upload.filename,
             content_type=upload.mimetype,
         )
-        return "File attached."
+        return _("File attached.")
 
     return _act_on(ref, change)
 
@@ -390,31 +527,83 @@ def download(ref: str, attachment_id: int):
     )
 
 
+# --- SLA targets -------------------------------------------------------------------------------
+
+_WHOLE = re.compile(r"[0-9]{1,9}")
+
+
+def _target_minutes(form, clock: str, errors: dict[str, list[str]]) -> int | None:
+    """Hours and minutes typed for one clock, in minutes (None, with an error, if unreadable)."""
+    hours_text = (form.get(f"{clock}_hours") or "").strip() or "0"
+    minutes_text = (form.get(f"{clock}_minutes") or "").strip() or "0"
+    if not _WHOLE.fullmatch(hours_text):
+        errors[clock] = [_("Type the hours as a whole number, like 8.")]
+        return None
+    if not _WHOLE.fullmatch(minutes_text) or int(minutes_text) > 59:
+        errors[clock] = [_("Type the minutes as a whole number from 0 to 59.")]
+        return None
+    return int(hours_text) * 60 + int(minutes_text)
+
+
+def _clock_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The service names targets in minutes; the page shows each clock's hours and minutes."""
+    renamed = {"response_minutes": "response", "resolution_minutes": "resolution"}
+    return {renamed.get(k, k): v for k, v in errors.items()}
+
+
 @blueprint.route("/admin/sla", methods=["GET", "POST"])
+@forms.returns_to("incidents.sla_policies_page")
 def sla_policies_page():
     actor = current_actor()
     require(actor, Permission.SLA_MANAGE)
-    status = 200
     if request.method == "POST":
-        priority = request.form.get("priority", "")
-        try:
-            update_sla_policy(
-                db.session,
-                actor,
-                priority,
-                response_minutes=int(request.form.get("response_minutes", "0") or 0),
-                resolution_minutes=int(request.form.get("resolution_minutes", "0") or 0),
-                business_hours=request.form.get("business_hours") == "on",
-            )
-            db.session.commit()
-            flash(f"SLA for {priority} saved.", "success")
-            return redirect(url_for("incidents.sla_policies_page"))
-        except (StewardError, ValueError) as exc:
-            db.session.rollback()
-            flash(getattr(exc, "message", "Targets are whole numbers of minutes."), "error")
-            status = getattr(exc, "status", 422)
+        return _save_sla_policy(actor)
     policies = sla_policies(db.session)
-    db.session.commit()
+    db.session.commit()  # defaults are stored the first time they are read
     return render_template(
-        "incidents/sla.html", policies=[policies[p] for p in sorted(policies)]
-    ), status
+        "incidents/sla.html",
+        policies=[policies[p] for p in sorted(policies)],
+        draft=forms.draft(),
+        labels=FIELD_LABELS,
+        max_hours=format_number(MAX_TARGET_MINUTES // 60),
+    )
+
+
+def _save_sla_policy(actor: User):
+    priority = (request.form.get("priority") or "").strip().upper()
+    policy = sla_policies(db.session).get(priority)
+    if policy is None:
+        return forms.refuse(message=_("Choose one of the priorities P1 to P5."), form="")
+    try:
+        forms.check_form_version("sla", priority, policy.version)
+    except (StaleWrite, PreconditionRequired):
+        db.session.rollback()
+        message = _(
+            "Someone changed the targets of %(priority)s while you were editing them, so your "
+            "change was not saved. The current targets are shown: check them and save again.",
+            priority=priority,
+        )
+        return forms.refuse(message=message, errors={}, form="")
+    errors: dict[str, list[str]] = {}
+    response = _target_minutes(request.form, "response", errors)
+    resolution = _target_minutes(request.form, "resolution", errors)
+    if errors or response is None or resolution is None:
+        message = _("The targets of %(priority)s were not changed.", priority=priority)
+        return forms.refuse(message=message, errors=errors)
+    try:
+        update_sla_policy(
+            db.session,
+            actor,
+            priority,
+            response_minutes=response,
+            resolution_minutes=resolution,
+            business_hours=request.form.get("business_hours") == "on",
+        )
+        db.session.commit()
+    except StewardError as exc:
+        db.session.rollback()
+        return forms.refuse(exc, errors=_clock_errors(exc.errors))
+    return forms.accepted(
+        url_for("incidents.sla_policies_page", _anchor=f"sla_policy-{priority}"),
+        _("The targets of %(priority)s are saved.", priority=priority),
+    )

@@ -358,3 +358,137 @@ def test_an_unknown_member_is_422_and_creates_no_group(admin, make_user):
     assert response.status_code == 422
     assert response.get_json()["errors"] == {"members": ["No user x@example.com."]}
     assert admin.get("/api/v1/support-groups").get_json()["items"] == []
+
+
+# --- every list takes a cursor and a limit ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "create", "key"),
+    [
+        ("/api/v1/modules", lambda code: {"code": code, "name": code.title()}, "code"),
+        ("/api/v1/support-groups", lambda code: {"code": code, "name": code.title()}, "code"),
+        (
+            "/api/v1/calendars",
+            lambda code: {"code": code, "name": code.title(), "timezone": "Europe/Paris"},
+            "code",
+        ),
+    ],
+)
+def test_a_catalogue_list_pages_with_cursor_and_limit(admin, path, create, key):
+    for code in ("ALPHA", "BRAVO", "CHARLIE", "DELTA", "ECHO"):
+        assert admin.post(path, json=create(code)).status_code == 201
+
+    first = admin.get(path, query_string={"limit": 2}).get_json()
+    second = admin.get(path, query_string={"limit": 2, "cursor": first["next_cursor"]}).get_json()
+    last = admin.get(path, query_string={"limit": 2, "cursor": second["next_cursor"]}).get_json()
+
+    assert [i[key] for i in first["items"]] == ["ALPHA", "BRAVO"]
+    assert [i[key] for i in second["items"]] == ["CHARLIE", "DELTA"]
+    assert [i[key] for i in last["items"]] == ["ECHO"]
+    assert last["next_cursor"] is None
+
+
+def test_the_sla_policies_page_with_cursor_and_limit(admin):
+    first = admin.get("/api/v1/sla-policies", query_string={"limit": 2}).get_json()
+    rest = admin.get(
+        "/api/v1/sla-policies", query_string={"limit": 5, "cursor": first["next_cursor"]}
+    ).get_json()
+
+    assert [p["priority"] for p in first["items"]] == ["P1", "P2"]
+    assert [p["priority"] for p in rest["items"]] == ["P3", "P4", "P5"]
+    assert rest["next_cursor"] is None
+
+
+@pytest.mark.parametrize("query", [{"limit": 0}, {"limit": 1000}, {"cursor": "not-a-cursor"}])
+def test_a_bad_cursor_or_limit_is_422(admin, query):
+    response = admin.get("/api/v1/modules", query_string=query)
+
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "validation_error"
+
+
+# --- a created module is really there ---------------------------------------------------------
+
+
+def test_a_created_module_is_read_back_by_the_next_request(admin):
+    admin.post("/api/v1/modules", json={"code": "HR", "name": "Human resources"})
+
+    response = admin.get("/api/v1/modules/HR")  # its own app context, session and transaction
+
+    assert response.status_code == 200
+    assert response.get_json()["name"] == "Human resources"
+
+
+# --- changing SLA targets and calendars: who, and with which version --------------------------
+
+
+@pytest.mark.parametrize("role", ["requester", "agent", "key_user", "auditor", "product_owner"])
+def test_only_administrators_change_sla_targets(make_user, api_client, role):
+    caller = api_client(make_user(role, module="FIN"))
+    etag = caller.get("/api/v1/sla-policies/P3").headers["ETag"]
+
+    response = caller.patch(
+        "/api/v1/sla-policies/P3", json={"response_minutes": 60}, headers={"If-Match": etag}
+    )
+
+    assert response.status_code == 403
+    assert caller.get("/api/v1/sla-policies/P3").get_json()["response_minutes"] == 240
+
+
+def test_a_sla_change_without_if_match_is_428(admin):
+    admin.get("/api/v1/sla-policies/P3")
+
+    response = admin.patch("/api/v1/sla-policies/P3", json={"response_minutes": 60})
+
+    assert response.status_code == 428
+    assert response.get_json()["code"] == "precondition_required"
+    assert admin.get("/api/v1/sla-policies/P3").get_json()["response_minutes"] == 240
+
+
+def test_a_sla_change_on_a_stale_etag_is_412(admin):
+    etag = admin.get("/api/v1/sla-policies/P3").headers["ETag"]
+    admin.patch(
+        "/api/v1/sla-policies/P3", json={"response_minutes": 120}, headers={"If-Match": etag}
+    )
+
+    response = admin.patch(
+        "/api/v1/sla-policies/P3", json={"response_minutes": 60}, headers={"If-Match": etag}
+    )
+
+    assert response.status_code == 412
+    assert admin.get("/api/v1/sla-policies/P3").get_json()["response_minutes"] == 120
+
+
+def test_a_sla_target_beyond_a_year_is_422(admin):
+    etag = admin.get("/api/v1/sla-policies/P5").headers["ETag"]
+
+    response = admin.patch(
+        "/api/v1/sla-policies/P5", json={"resolution_minutes": 525_601}, headers={"If-Match": etag}
+    )
+
+    assert response.status_code == 422
+    assert "resolution_minutes" in response.get_json()["errors"]
+
+
+def test_a_calendar_change_without_if_match_is_428(admin, paris):
+    response = admin.patch("/api/v1/calendars/EU_OFFICE", json={"timezone": "Europe/Berlin"})
+
+    assert response.status_code == 428
+    assert admin.get("/api/v1/calendars/EU_OFFICE").get_json()["timezone"] == "Europe/Paris"
+
+
+def test_a_calendar_change_on_a_stale_etag_is_412(admin, paris):
+    etag = admin.get("/api/v1/calendars/EU_OFFICE").headers["ETag"]
+    admin.patch(
+        "/api/v1/calendars/EU_OFFICE", json={"name": "Paris office"}, headers={"If-Match": etag}
+    )
+
+    response = admin.patch(
+        "/api/v1/calendars/EU_OFFICE",
+        json={"timezone": "Europe/Berlin"},
+        headers={"If-Match": etag},
+    )
+
+    assert response.status_code == 412
+    assert admin.get("/api/v1/calendars/EU_OFFICE").get_json()["timezone"] == "Europe/Paris"

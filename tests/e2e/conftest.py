@@ -42,6 +42,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 FLASK = str(Path(sys.executable).parent / "flask")
 DEFAULT_TIMEOUT_MS = 10_000
+ATTACHMENT_MAX_BYTES = 1024 * 1024
 STARTUP_SECONDS = 30
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -180,6 +181,8 @@ def live_server(tmp_path_factory, chromium_executable) -> Iterator[str]:
         SECRET_KEY="e2e",
         BASE_URL=base_url,
         PYTHONUNBUFFERED="1",
+        # small enough that a test can send a file over the limit in no time
+        ATTACHMENT_MAX_BYTES=str(ATTACHMENT_MAX_BYTES),
     )
     _flask(env, "db", "upgrade")
     _flask(env, "demo", "load", "--users", "20", "--months", "1")

@@ -185,6 +185,17 @@ def test_each_clock_breaches_once_on_its_own(db_session, open_ticket, scan):
     assert p1.resolution_breached_at is not None
 
 
+def test_a_breach_is_dated_at_its_deadline_not_when_the_scan_noticed_it(
+    db_session, open_ticket, scan
+):
+    p1 = open_ticket("high", "high", paris(18, 9, 0))  # 09:15 / 13:00, around the clock
+
+    scan(paris(18, 14, 30))  # the scan runs late: the scheduler was down
+
+    assert p1.response_breached_at == paris(18, 9, 15)
+    assert p1.resolution_breached_at == paris(18, 13, 0)
+
+
 def test_a_breach_found_first_is_never_followed_by_its_warning(db_session, p2, scan):
     assert scan(paris(18, 10, 30)) == found(response_breach=1)  # nobody scanned before
 
