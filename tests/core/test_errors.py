@@ -14,12 +14,12 @@ ERROR_KEYS = {"status", "code", "message", "errors"}
 SECRET = "s3cr3t-internal-detail"
 
 
-def assert_error(response, status: int, code: str) -> dict:
-    """The response is the JSON error body of the contract, with nothing more."""
+def assert_error(response, status: int, code: str, extra: set[str] = frozenset()) -> dict:
+    """The response is the JSON error body of the contract, with nothing more than ``extra``."""
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.content_type == "application/json"
     body = response.get_json()
-    assert set(body) == ERROR_KEYS, body
+    assert set(body) == ERROR_KEYS | extra, body
     assert body["status"] == status
     assert body["code"] == code
     assert isinstance(body["message"], str)
@@ -154,7 +154,8 @@ def test_too_many_failed_logins_is_a_json_429(app, client, make_user):
         "/api/v1/auth/tokens", json={"email": "ana@example.com", "password": PASSWORD}
     )
 
-    assert_error(response, 429, "rate_limited")
+    body = assert_error(response, 429, "rate_limited", extra={"retry_after"})
+    assert response.headers["Retry-After"] == str(body["retry_after"])
 
 
 def test_an_invalid_transition_is_a_409_that_lists_the_allowed_ones(throwaway_routes, client):

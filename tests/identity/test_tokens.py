@@ -140,7 +140,7 @@ def test_admin_issues_a_long_lived_service_account_token_shown_once(
     assert body["token"].startswith("stw_")
     assert body["user"] == "erp@example.com"
     assert body["scopes"] == ["usage:ingest"]
-    assert body["expires_at"] is None
+    assert body["expires_at"] is not None  # long, but never endless
     account = db_session.scalar(sa.select(User).where(User.email == "erp@example.com"))
     assert account.is_service_account
     assert account.roles == []
@@ -200,7 +200,8 @@ def test_a_scoped_token_cannot_do_what_its_scope_excludes(make_user, api_client)
     response = narrow.get("/api/v1/users")
 
     assert response.status_code == 403
-    assert response.get_json()["code"] == "forbidden"
+    assert response.get_json()["code"] == "insufficient_scope"
+    assert response.get_json()["missing_scopes"] == ["user:view"]
 
 
 def test_a_scoped_token_can_do_what_its_scope_names(make_user, api_client):
@@ -240,14 +241,12 @@ def test_a_token_for_an_unknown_person_is_422_unless_it_is_a_service_account(mak
     assert "user" in response.get_json()["errors"]
 
 
-def test_a_non_admin_cannot_issue_list_or_revoke_tokens(db_session, make_user, api_client):
+def test_a_non_admin_cannot_issue_tokens_nor_list_everyones(make_user, api_client):
     agent = make_user("agent")
     api = api_client(agent)
-    own_token_id = db_session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == agent.id))
 
     issued = api.post("/api/v1/tokens", json={"user": agent.email, "name": "more"})
     listed = api.get("/api/v1/tokens")
-    revoked = api.delete(f"/api/v1/tokens/{own_token_id}")
 
-    assert (issued.status_code, listed.status_code, revoked.status_code) == (403, 403, 403)
+    assert (issued.status_code, listed.status_code) == (403, 403)
     assert issued.get_json()["code"] == "forbidden"
