@@ -286,22 +286,46 @@ def ticket_to_dict(session, actor, ticket, now, warning_ratio: float) -> dict:
     return data
 
 
+PERSON_FIELDS = ("assignee",)  # changes whose values are people's emails
+
+
 def history_to_dicts(session, actor, events, internal: bool) -> list[dict]:
-    """The timeline as ``actor`` may see it: who acted by name (email for the support team)."""
-    from sqlalchemy import select
+    """The timeline as ``actor`` may see it: who acted by name, and people in the changes by
+    name too, unless ``actor`` may see their emails (the support team, or one's own)."""
+    from sqlalchemy import or_, select
 
     from app.identity.models import User
 
     events = list(events)
     ids = {e.actor_id for e in events if e.actor_id is not None}
-    people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    emails = {
+        value
+        for e in events
+        for name in PERSON_FIELDS
+        for value in (e.changes or {}).get(name) or []
+        if isinstance(value, str)
+    }
+    found = (
+        session.scalars(select(User).where(or_(User.id.in_(ids), User.email.in_(emails)))).all()
+        if ids or emails
+        else []
+    )
+    by_id, by_email = {u.id: u for u in found}, {u.email: u for u in found}
+
+    def shown(email):
+        who = by_email.get(email)
+        return email if who is None or sees_emails(actor, who) else who.name
+
     hidden = set() if internal else set(SUPPORT_ONLY) | set(KEY_USER_FIELDS)
     items = []
     for event in events:
         changes = {k: v for k, v in (event.changes or {}).items() if k not in hidden}
         if not changes and event.action == "updated":
             continue
-        who = people.get(event.actor_id)
+        for name in PERSON_FIELDS:
+            if isinstance(changes.get(name), list):
+                changes[name] = [shown(value) for value in changes[name]]
+        who = by_id.get(event.actor_id)
         items.append(
             {
                 "at": event.occurred_at,
