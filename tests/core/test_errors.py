@@ -211,3 +211,42 @@ def test_an_unknown_page_is_an_html_404(client):
     assert response.status_code == 404
     assert response.content_type.startswith("text/html")
     assert "404" in response.get_data(as_text=True)
+
+
+# --- the contract, as the OpenAPI document states it ----------------------------------------
+
+
+def test_the_openapi_document_declares_the_real_error_body(client):
+    spec = client.get("/api/openapi.json").get_json()
+
+    error = spec["components"]["schemas"]["Error"]
+
+    assert error["properties"]["status"]["type"] == "integer"
+    assert error["properties"]["code"]["type"] == "string"
+    assert error["properties"]["message"]["type"] == "string"
+    assert error["properties"]["errors"]["type"] == "object"
+    assert set(error["required"]) == ERROR_KEYS
+    assert error["additionalProperties"] is True  # "allowed", "missing_scopes", ...
+
+
+def test_every_operation_declares_its_errors_with_that_body(client):
+    spec = client.get("/api/openapi.json").get_json()
+    error_ref = "#/components/schemas/Error"
+    responses = spec["components"]["responses"]
+
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            default = operation["responses"]["default"]["$ref"].rsplit("/", 1)[1]
+            body = responses[default]["content"]["application/json"]["schema"]
+            assert body == {"$ref": error_ref}, (method, path)
+
+
+def test_a_body_beyond_the_size_limit_is_a_json_413(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+
+    response = client.post("/api/v1/auth/tokens", data="x" * 2048, content_type="application/json")
+
+    body = assert_error(response, 413, "payload_too_large")
+    assert body["errors"] == {}
