@@ -9,6 +9,13 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
 timeout = 30
 accesslog = "-"
 
+# Request limits. gunicorn answers what exceeds these itself, in bare HTML; Steward's own limits
+# (MAX_URL_BYTES, MAX_HEADER_BYTES: 4096 and 16384 by default) sit below them, so everything in
+# between is answered by Steward in its JSON error contract (414, 431).
+limit_request_line = 8190  # the largest gunicorn allows: request line, method and version
+limit_request_fields = 100
+limit_request_field_size = 8190
+
 
 def on_starting(server):
     """Start every run with an empty metrics directory (stale files would double-count)."""

@@ -15,13 +15,17 @@ from flask import Flask, send_from_directory
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Settings, check_production
 from app.core import errors, metrics
 from app.core.db import db
+from app.core.edge import init_edge
 from app.core.forms import init_forms
 from app.core.i18n import init_i18n
+from app.core.openapi import StewardApi
 from app.core.outbox import dispatch_committed
+from app.core.security_headers import init_security_headers
 
 csrf = CSRFProtect()
 migrate = Migrate()
@@ -62,6 +66,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.ENV == "production",
         REMEMBER_COOKIE_HTTPONLY=True,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # A CSRF token lives as long as the server-side session whose cookie holds its secret
+        # (app/identity/auth.py empties the cookie when the session ends), not by the clock.
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=settings.ATTACHMENT_MAX_BYTES + 1024 * 1024,
     )
@@ -73,19 +79,27 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.config["INSTANCE_PATH"], exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
+    # Order of the request hooks: the edge checks first, then the session (an ended one
+    # empties the cookie that holds the CSRF secret), then CSRF.
+    init_edge(app)
+    from app.identity.auth import init_auth
+
+    init_auth(app)
     csrf.init_app(app)
-    api = Api(app)
+    api = StewardApi(app)
     app.extensions["steward.api"] = api
     errors.register_error_handlers(app)  # after the Api, so ours answer every error
     init_forms(app)  # expired and oversized page forms go back to their page
     metrics.instrument(app)
     init_i18n(app)
+    init_security_headers(app)
 
-    from app.identity.auth import init_auth
-
-    init_auth(app)
     _register_domains(app, api)
     _register_docs_assets(app)
 

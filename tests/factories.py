@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 
 from app.catalogue import service as catalogue
 from app.catalogue.models import Module
+from app.core.clock import utcnow
 from app.core.db import db
 from app.identity.models import User
 from app.identity.service import issue_token, save_user
@@ -173,7 +174,14 @@ def api_client(app, db_session) -> Callable[..., ApiClient]:
     """api_client(user, scopes=None): a bearer-token client for ``user``."""
 
     def build(user: User, scopes: list[str] | None = None) -> ApiClient:
-        _, secret = issue_token(db_session, None, user, name="test", scopes=scopes)
+        _, secret = issue_token(
+            db_session,
+            None,
+            user,
+            name="test",
+            scopes=["*"] if scopes is None else scopes,
+            expires_at=utcnow() + timedelta(days=3650),  # outlives any frozen clock of a test
+        )
         db_session.commit()
         return ApiClient(app, app.test_client(), secret)
 

@@ -27,7 +27,7 @@ from app.core.db import db
 from app.core.errors import NotFound, ValidationFailed
 from app.core.etag import check_if_match, etag_for
 from app.core.pagination import SortKey, paginate
-from app.core.permissions import Permission, require
+from app.core.permissions import Permission, can, require
 from app.core.schemas import PageArgs
 from app.identity.auth import current_actor
 from app.identity.service import find_user_by_email
@@ -49,26 +49,40 @@ def _page(model, code, args: dict, dump) -> dict:
     return {"items": [dump(row) for row in page.items], "next_cursor": page.next_cursor}
 
 
+def _sees_emails() -> bool:
+    """Staff emails are for those who may view users (the support team); others see names."""
+    return can(current_actor(), Permission.USER_VIEW)
+
+
 def dump_module(module: Module) -> dict:
-    return {
+    data = {
         "id": module.id,
         "code": module.code,
         "name": module.name,
         "description": module.description,
         "active": module.active,
         "owner": module.owner.email if module.owner else None,
+        "owner_name": module.owner.name if module.owner else None,
         "support_group": module.support_group.code if module.support_group else None,
         "calendar": module.calendar.code if module.calendar else None,
     }
+    if not _sees_emails():
+        del data["owner"]
+    return data
 
 
 def dump_group(group: SupportGroup) -> dict:
-    return {
+    members = sorted(group.members, key=lambda u: (u.name, u.id))
+    data = {
         "code": group.code,
         "name": group.name,
         "email": group.email,
-        "members": sorted(u.email for u in group.members),
+        "members": sorted(u.email for u in members),
+        "member_names": [u.name for u in members],
     }
+    if not _sees_emails():
+        del data["members"]
+    return data
 
 
 def dump_calendar(calendar: BusinessCalendar) -> dict:

@@ -17,7 +17,11 @@ class ModuleSchema(Schema):
     )
     description = fields.Str(allow_none=True, validate=validate.Length(max=2000))
     active = fields.Bool(load_default=True)
-    owner = fields.Email(allow_none=True, metadata={"description": "owner's email"})
+    owner = fields.Email(
+        allow_none=True,
+        metadata={"description": "owner's email (shown to those who may view users)"},
+    )
+    owner_name = fields.Str(dump_only=True, allow_none=True)
     support_group = fields.Str(allow_none=True, metadata={"description": "support group code"})
     calendar = fields.Str(allow_none=True, metadata={"description": "business calendar code"})
 
@@ -40,7 +44,12 @@ class GroupSchema(Schema):
     code = fields.Str(required=True, validate=validate.Length(min=2, max=16))
     name = fields.Str(required=True, validate=validate.Length(min=1, max=120))
     email = fields.Email(allow_none=True)
-    members = fields.List(fields.Email(), load_default=list)
+    members = fields.List(
+        fields.Email(),
+        load_default=list,
+        metadata={"description": "emails (shown to those who may view users)"},
+    )
+    member_names = fields.List(fields.Str(), dump_only=True)
 
 
 class GroupList(Schema):

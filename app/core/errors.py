@@ -11,8 +11,11 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, redirect, render_template, request, url_for
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+
+from app.core.db import db
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +32,12 @@ class StewardError(Exception):
         message: str | None = None,
         *,
         errors: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
         self.message = message or self.default_message
         self.errors = errors or {}
+        self.headers = headers or {}
         self.extra = extra
         super().__init__(self.message)
 
@@ -49,6 +54,19 @@ class Unauthenticated(StewardError):
 
 class PermissionDenied(StewardError):
     status, code, default_message = 403, "forbidden", "You are not allowed to do this."
+
+
+class InsufficientScope(PermissionDenied):
+    """The holder may do this, but the API token they called with was not issued for it."""
+
+    code = "insufficient_scope"
+
+    def __init__(self, scopes: list[str], message: str | None = None) -> None:
+        names = "' or '".join(scopes)
+        super().__init__(
+            message or f"This API token was not issued with the '{names}' scope.",
+            missing_scopes=list(scopes),
+        )
 
 
 class NotFound(StewardError):
@@ -85,6 +103,21 @@ class ValidationFailed(StewardError):
 class TooManyRequests(StewardError):
     status, code, default_message = 429, "rate_limited", "Too many attempts; try again later."
 
+    def __init__(self, message: str | None = None, *, retry_after: int, **extra: Any) -> None:
+        retry_after = max(1, int(retry_after))
+        super().__init__(
+            message, headers={"Retry-After": str(retry_after)}, retry_after=retry_after, **extra
+        )
+
+
+class UriTooLong(StewardError):
+    status, code, default_message = 414, "uri_too_long", "The request URL is too long."
+
+
+class HeadersTooLarge(StewardError):
+    status, code = 431, "request_header_fields_too_large"
+    default_message = "The request headers are too large."
+
 
 HTTP_CODES = {
     400: "bad_request",
@@ -96,10 +129,12 @@ HTTP_CODES = {
     409: "conflict",
     412: "precondition_failed",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "validation_error",
     428: "precondition_required",
     429: "rate_limited",
+    431: "request_header_fields_too_large",
     500: "internal_error",
 }
 
@@ -108,15 +143,18 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/api"
 
 
-def error_response(body: dict[str, Any], status: int) -> Response | tuple:
+def error_response(
+    body: dict[str, Any], status: int, headers: dict[str, str] | None = None
+) -> Response | tuple:
     if wants_json():
         response = jsonify(body)
         response.status_code = status
+        response.headers.update(headers or {})
         return response
     if status == 401:  # a page asked for someone: send them to sign in, then back
         login_view = current_app.config.get("LOGIN_VIEW", "identity.login")
         return redirect(url_for(login_view, next=request.full_path.rstrip("?")))
-    return render_template("error.html", error=body), status
+    return render_template("error.html", error=body), status, headers or {}
 
 
 def _field_errors(error: HTTPException) -> dict[str, Any]:
@@ -151,7 +189,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(StewardError)
     def _steward_error(error: StewardError):
-        return error_response(error.to_dict(), error.status)
+        return error_response(error.to_dict(), error.status, error.headers)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
@@ -161,6 +199,20 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(StaleDataError)
     def _stale(error: StaleDataError):
         return error_response(StaleWrite().to_dict(), 412)
+
+    @app.errorhandler(DataError)
+    def _data_refused(error: DataError):
+        # The database refused a value (out of range, too long): the input was bad, and
+        # validation at the edge should have said so first. Logged so that gap gets closed.
+        log.warning(
+            "database refused a value on %s %s: %s",
+            request.method,
+            request.path,
+            type(getattr(error, "orig", error)).__name__,
+        )
+        db.session.rollback()
+        refused = ValidationFailed("A value is out of the range Steward accepts.")
+        return error_response(refused.to_dict(), refused.status)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

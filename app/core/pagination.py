@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
+from app.core.edge import int_range_of, is_clean_text
 from app.core.errors import ValidationFailed
 
 T = TypeVar("T")
@@ -47,7 +49,9 @@ def _encode_value(value: Any) -> Any:
 
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"t"}:
-        return datetime.fromisoformat(value["t"])
+        moment = datetime.fromisoformat(value["t"])
+        # in UTC now, so a forged instant at the edge of the calendar fails here (422)
+        return moment.astimezone(UTC) if moment.tzinfo is not None else moment
     return value
 
 
@@ -63,7 +67,7 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
         if not isinstance(values, list) or len(values) != size:
             raise ValueError("wrong size")
         return [_decode_value(v) for v in values]
-    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+    except (ValueError, TypeError, UnicodeDecodeError, OverflowError) as exc:
         raise _invalid_cursor() from exc
 
 
@@ -73,12 +77,13 @@ def _invalid_cursor() -> ValidationFailed:
     )
 
 
-_INT64 = range(-(2**63), 2**63)
-
-
 def _fits(key: SortKey, value: Any) -> bool:
     """Whether a decoded cursor value can be compared with ``key`` (forged cursors are 422s)."""
     if value is None or isinstance(value, dict | list):
+        return False
+    if isinstance(value, str) and not is_clean_text(value):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
         return False
     sql_type = key.expression.type
     if isinstance(sql_type, TypeDecorator):
@@ -94,7 +99,8 @@ def _fits(key: SortKey, value: Any) -> bool:
     if expected is datetime:
         return isinstance(value, datetime) and value.tzinfo is not None
     if expected is int:
-        return isinstance(value, int) and value in _INT64
+        low, high = int_range_of(sql_type)  # a forged value beyond the column is no cursor
+        return isinstance(value, int) and low <= value <= high
     if expected in (float, Decimal):
         return isinstance(value, int | float)
     if expected is object:

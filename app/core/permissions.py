@@ -4,7 +4,17 @@ Every API endpoint and page asks ``require(actor, Permission.X, module_id=...)``
 queries with ``module_scope(actor, Permission.X)``; no other code decides who may do what.
 Roles listed in ``MODULE_SCOPED_ROLES`` may be granted for one module (key user *of* Finance);
 any role granted without a module applies everywhere. An API token may narrow its holder's
-permissions further to a list of scopes (``*`` keeps them all).
+permissions further to a list of scopes (``*`` keeps them all); a permission the token was not
+issued for is refused as ``insufficient_scope``, naming the scope.
+
+Who takes part in the conversation on a ticket (comments and files):
+- its requester, on their own ticket (``ticket:converse_own``, every role that reports);
+- on anyone's ticket they can see: the support team and the key users of the ticket's module
+  (``ticket:converse``), who add business context; product owners and approvers read their
+  module's tickets but do not answer on them;
+- internal notes and internal files: the support team only (``ticket:note_internal``).
+The auditor reads everything and changes nothing: the role holds no permission that writes.
+Every person lists and revokes their own API tokens (``token:self``).
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Protocol
 
-from app.core.errors import PermissionDenied
+from app.core.errors import InsufficientScope, PermissionDenied
 
 
 class Role(StrEnum):
@@ -37,22 +47,37 @@ class Permission(StrEnum):
     TICKET_PREQUALIFY = "ticket:prequalify"
     TICKET_WORK = "ticket:work"
     TICKET_VIEW_INTERNAL = "ticket:view_internal"
+    TICKET_CONVERSE_OWN = "ticket:converse_own"
+    TICKET_CONVERSE = "ticket:converse"
+    TICKET_NOTE_INTERNAL = "ticket:note_internal"
     SLA_MANAGE = "sla:manage"
     CATALOGUE_VIEW = "catalogue:view"
     CATALOGUE_MANAGE = "catalogue:manage"
     USER_VIEW = "user:view"
     USER_MANAGE = "user:manage"
     TOKEN_MANAGE = "token:manage"
+    TOKEN_SELF = "token:self"
     AUDIT_VIEW = "audit:view"
     USAGE_INGEST = "usage:ingest"
 
 
-_EVERY_USER = {Permission.TICKET_CREATE, Permission.TICKET_VIEW_OWN, Permission.CATALOGUE_VIEW}
+_EVERY_USER = {
+    Permission.TICKET_CREATE,
+    Permission.TICKET_VIEW_OWN,
+    Permission.TICKET_CONVERSE_OWN,
+    Permission.CATALOGUE_VIEW,
+    Permission.TOKEN_SELF,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.REQUESTER: frozenset(_EVERY_USER),
     Role.KEY_USER: frozenset(
-        _EVERY_USER | {Permission.TICKET_VIEW_MODULE, Permission.TICKET_PREQUALIFY}
+        _EVERY_USER
+        | {
+            Permission.TICKET_VIEW_MODULE,
+            Permission.TICKET_PREQUALIFY,
+            Permission.TICKET_CONVERSE,
+        }
     ),
     Role.AGENT: frozenset(
         _EVERY_USER
@@ -60,12 +85,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.TICKET_VIEW_ALL,
             Permission.TICKET_WORK,
             Permission.TICKET_VIEW_INTERNAL,
+            Permission.TICKET_CONVERSE,
+            Permission.TICKET_NOTE_INTERNAL,
             Permission.USER_VIEW,
         }
     ),
     Role.PRODUCT_OWNER: frozenset(_EVERY_USER | {Permission.TICKET_VIEW_MODULE}),
     Role.APPROVER: frozenset(_EVERY_USER),
     Role.ADMIN: frozenset(Permission) - {Permission.USAGE_INGEST},
+    # read-only: nothing here may write (tests/core/test_permissions.py holds it to that)
     Role.AUDITOR: frozenset(
         {
             Permission.CATALOGUE_VIEW,
@@ -73,9 +101,25 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.TICKET_VIEW_INTERNAL,
             Permission.AUDIT_VIEW,
             Permission.USER_VIEW,
+            Permission.TOKEN_SELF,
         }
     ),
 }
+
+# What reads and changes nothing: the only permissions a read-only role may hold. Revoking
+# one's own token (``token:self``) ends a credential; it changes none of Steward's records.
+READ_ONLY = frozenset(
+    {
+        Permission.CATALOGUE_VIEW,
+        Permission.TICKET_VIEW_OWN,
+        Permission.TICKET_VIEW_MODULE,
+        Permission.TICKET_VIEW_ALL,
+        Permission.TICKET_VIEW_INTERNAL,
+        Permission.AUDIT_VIEW,
+        Permission.USER_VIEW,
+        Permission.TOKEN_SELF,
+    }
+)
 
 ALL_SCOPES = "*"
 # Service accounts hold no role; their tokens carry the scope they were issued for.
@@ -121,9 +165,26 @@ def can(actor: Principal | None, permission: Permission, module_id: int | None =
 
 
 def require(actor: Principal | None, permission: Permission, module_id: int | None = None) -> None:
-    """Raise ``PermissionDenied`` unless ``can(actor, permission, module_id)``."""
-    if not can(actor, permission, module_id):
-        raise PermissionDenied(f"You need the '{permission.value}' permission for this.")
+    """Raise ``PermissionDenied`` unless ``can(actor, permission, module_id)``.
+
+    A token that was not issued for ``permission`` is refused as ``InsufficientScope``, which
+    names the scope, whatever its holder's roles.
+    """
+    require_any(actor, [permission], module_id)
+
+
+def require_any(
+    actor: Principal | None, permissions: Iterable[Permission], module_id: int | None = None
+) -> None:
+    """Raise unless ``actor`` holds at least one of ``permissions`` (see ``require``)."""
+    wanted = list(permissions)
+    if any(can(actor, p, module_id) for p in wanted):
+        return
+    active = actor is not None and getattr(actor, "active", False)
+    if active and not any(_token_allows(actor, p) for p in wanted):
+        raise InsufficientScope([p.value for p in wanted])
+    names = "' or '".join(p.value for p in wanted)
+    raise PermissionDenied(f"You need the '{names}' permission for this.")
 
 
 def module_scope(actor: Principal | None, permission: Permission) -> set[int] | None:

@@ -1,8 +1,9 @@
-"""Schema pieces every API shares: cursor pagination arguments and the page envelope."""
+"""Schema pieces every API shares: cursor pagination arguments, the page envelope and the
+error body that every API error answers with (declared for every operation in OpenAPI)."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 
 class PageArgs(Schema):
@@ -31,7 +32,28 @@ def page_schema(item: type[Schema]) -> type[Schema]:
 
 
 class ErrorSchema(Schema):
-    status = fields.Int()
-    code = fields.Str()
-    message = fields.Str()
-    errors = fields.Dict()
+    """``{"status", "code", "message", "errors"}``, and details some errors add."""
+
+    class Meta:
+        name = "Error"
+        unknown = INCLUDE  # an error may carry details beyond the four keys
+
+    status = fields.Int(required=True, metadata={"example": 422})
+    code = fields.Str(
+        required=True,
+        metadata={"description": "the kind of error", "example": "validation_error"},
+    )
+    message = fields.Str(required=True, metadata={"description": "for people"})
+    errors = fields.Dict(
+        required=True,
+        keys=fields.Str(),
+        metadata={"description": "messages per field (empty when no field is at fault)"},
+    )
+    allowed = fields.List(
+        fields.Str(), metadata={"description": "invalid_transition: the actions possible now"}
+    )
+    missing_scopes = fields.List(
+        fields.Str(), metadata={"description": "insufficient_scope: the scopes the token lacks"}
+    )
+    retry_after = fields.Int(metadata={"description": "rate_limited: seconds to wait"})
+    current_status = fields.Str(metadata={"description": "conflict: the entity's status now"})

@@ -15,7 +15,7 @@ from app.core.db import db
 from app.core.errors import NotFound, TooManyRequests, Unauthenticated, ValidationFailed
 from app.core.etag import check_if_match, etag_for
 from app.core.pagination import SortKey, paginate
-from app.core.permissions import Permission, require
+from app.core.permissions import ALL_SCOPES, Permission, require
 from app.identity import service
 from app.identity.auth import current_actor
 from app.identity.models import ApiToken, RoleAssignment, User
@@ -89,13 +89,14 @@ class Tokens(MethodView):
                 remote_addr=request.remote_addr,
                 max_attempts=config["LOGIN_MAX_ATTEMPTS"],
                 window_seconds=config["LOGIN_WINDOW_SECONDS"],
+                address_max_attempts=config["LOGIN_ADDRESS_MAX_ATTEMPTS"],
             )
         except (Unauthenticated, TooManyRequests):
             db.session.commit()  # the failed attempt counts towards throttling
             raise
         expires_at = utcnow() + timedelta(hours=config["API_TOKEN_TTL_HOURS"])
         token, secret = service.issue_token(
-            db.session, user, user, name="login", expires_at=expires_at
+            db.session, user, user, name="login", scopes=[ALL_SCOPES], expires_at=expires_at
         )
         db.session.commit()
         return {"token": secret, "expires_at": token.expires_at}
@@ -107,6 +108,20 @@ class Me(MethodView):
     def get(self):
         """The caller: email, name and roles (each with its module or null)."""
         return dump_user(current_actor())
+
+
+TOKEN_ORDER = [SortKey(ApiToken.id, lambda t: t.id, descending=True)]
+
+
+@auth_blp.route("/me/tokens")
+class MyTokens(MethodView):
+    @auth_blp.arguments(PageArgs, location="query")
+    @auth_blp.response(200, ApiTokenPage)
+    def get(self, args: dict):
+        """The caller's own API tokens, newest first (revoke one with `DELETE /tokens/<id>`)."""
+        stmt = service.tokens_of(db.session, current_actor())
+        page = paginate(db.session, stmt, TOKEN_ORDER, args["cursor"], args["limit"])
+        return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @users_blp.route("/users")
@@ -190,19 +205,17 @@ class ApiTokens(MethodView):
     def get(self, args: dict):
         """List API tokens (newest first); secrets are never shown again."""
         require(current_actor(), Permission.TOKEN_MANAGE)
-        page = paginate(
-            db.session,
-            select(ApiToken),
-            [SortKey(ApiToken.id, lambda t: t.id, descending=True)],
-            args["cursor"],
-            args["limit"],
-        )
+        page = paginate(db.session, select(ApiToken), TOKEN_ORDER, args["cursor"], args["limit"])
         return {"items": page.items, "next_cursor": page.next_cursor}
 
     @users_blp.arguments(ApiTokenCreate)
     @users_blp.response(201, ApiTokenCreated)
     def post(self, body: dict):
-        """Issue a long-lived scoped token, e.g. for the ERP's usage feed (a service account)."""
+        """Issue a scoped token, e.g. for the ERP's usage feed (a service account).
+
+        Every token expires: without `expires_at`, after `API_TOKEN_MAX_DAYS` (a person's) or
+        `SERVICE_TOKEN_MAX_DAYS` (a service account's), and never later than that.
+        """
         actor = current_actor()
         require(actor, Permission.TOKEN_MANAGE)
         holder = service.find_user_by_email(db.session, body["user"])
@@ -217,13 +230,15 @@ class ApiTokens(MethodView):
             )
         if holder is None:
             raise ValidationFailed("Unknown user.", errors={"user": ["No such user."]})
+        longest = service.token_lifetime_limit(holder, current_app.config)
         token, secret = service.issue_token(
             db.session,
             actor,
             holder,
             name=body["name"],
             scopes=body["scopes"],
-            expires_at=body["expires_at"],
+            expires_at=body["expires_at"] or utcnow() + longest,
+            max_lifetime=longest,
         )
         db.session.commit()
         token.secret = secret  # transient: dumped once as "token", never stored
@@ -234,8 +249,6 @@ class ApiTokens(MethodView):
 class ApiTokenItem(MethodView):
     @users_blp.response(204)
     def delete(self, token_id: int):
-        """Revoke a token at once."""
-        actor = current_actor()
-        require(actor, Permission.TOKEN_MANAGE)
-        service.revoke_token(db.session, actor, token_id)
+        """Revoke a token at once: one's own, or anyone's for admins."""
+        service.revoke_token(db.session, current_actor(), token_id)
         db.session.commit()

@@ -15,7 +15,7 @@ class TokenRequest(Schema):
 
 class TokenResponse(Schema):
     token = fields.Str(required=True)
-    expires_at = fields.DateTime(allow_none=True)
+    expires_at = fields.DateTime(required=True)
 
 
 class RoleSchema(Schema):
@@ -54,8 +54,20 @@ UserPage = page_schema(UserSchema)
 class ApiTokenCreate(Schema):
     user = fields.Email(required=True, metadata={"description": "holder's email"})
     name = fields.Str(required=True, validate=validate.Length(min=1, max=120))
-    scopes = fields.List(fields.Str(), load_default=lambda: ["*"])
-    expires_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    scopes = fields.List(
+        fields.Str(validate=validate.Length(min=1, max=64)),
+        load_default=lambda: ["*"],
+        validate=validate.Length(min=1, max=32, error="Name at least one scope ('*': all)."),
+        metadata={"description": "permissions the token is for; '*' keeps all the holder's"},
+    )
+    expires_at = fields.AwareDateTime(
+        allow_none=True,
+        load_default=None,
+        metadata={
+            "description": "default and latest: API_TOKEN_MAX_DAYS from now "
+            "(SERVICE_TOKEN_MAX_DAYS for a service account)"
+        },
+    )
     service_account = fields.Bool(
         load_default=False, metadata={"description": "create the holder as a service account"}
     )
@@ -68,7 +80,7 @@ class ApiTokenSchema(Schema):
     scopes = fields.List(fields.Str())
     prefix = fields.Str()
     created_at = fields.DateTime()
-    expires_at = fields.DateTime(allow_none=True)
+    expires_at = fields.DateTime()
     revoked_at = fields.DateTime(allow_none=True)
     last_used_at = fields.DateTime(allow_none=True)
 

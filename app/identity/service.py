@@ -1,28 +1,47 @@
-"""Users, roles, passwords, login throttling and API tokens.
+"""Users, roles, passwords, login throttling, signed-in sessions and API tokens.
 
 Passwords are argon2 hashes. API tokens are random 256-bit secrets shown once; only their
 SHA-256 is stored (a fast hash is right for high-entropy secrets checked on every request).
-Failed logins are recorded so throttling holds across all web processes.
+Every token names its scopes and expires. Browser sessions live in the database too (the cookie
+holds a random key, the table its hash), so that logging out, an idle timeout, a password
+reset or a deactivation ends them on the server. A password reset or a deactivation also
+revokes the person's tokens. Failed logins are recorded so throttling holds across all web
+processes; it counts per account and source address, and per address alone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from app.core import audit
 from app.core.clock import utcnow
-from app.core.errors import NotFound, TooManyRequests, Unauthenticated, ValidationFailed
-from app.core.permissions import ALL_SCOPES, MODULE_SCOPED_ROLES, Permission, Role
-from app.identity.models import ApiToken, LoginAttempt, RoleAssignment, User
+from app.core.errors import (
+    Conflict,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+    ValidationFailed,
+)
+from app.core.permissions import (
+    ALL_SCOPES,
+    MODULE_SCOPED_ROLES,
+    Permission,
+    Role,
+    can,
+    require_any,
+)
+from app.identity.models import ApiToken, LoginAttempt, RoleAssignment, User, UserSession
 
 _hasher = PasswordHasher()
 # Verifying against a dummy hash keeps the response time the same for unknown emails.
@@ -88,11 +107,18 @@ def save_user(
     active: bool = True,
     is_service_account: bool = False,
 ) -> tuple[User, bool]:
-    """Create the user with this email or update it (roles replaced); returns (user, created)."""
+    """Create the user with this email or update it (roles replaced); returns (user, created).
+
+    Refuses (409) to leave Steward without an active administrator. A new password or a
+    deactivation revokes the person's API tokens and ends their sessions.
+    """
     email = normalise_email(email)
     wanted = set(_check_roles(roles))
     user = find_user_by_email(session, email)
     created = user is None
+    if user is not None:
+        _keep_an_administrator(session, user, active=active, roles=wanted)
+    was_active = user is not None and user.active
     if user is None:
         user = User(email=email, name=name, department=department, active=active)
         user.is_service_account = is_service_account
@@ -120,25 +146,135 @@ def save_user(
     session.flush()
     if created or changes:
         audit.record(session, actor, "user", user.id, "created" if created else "updated", changes)
+    if not created and (password or (was_active and not user.active)):
+        reason = "password_reset" if password else "deactivated"
+        revoke_credentials(session, actor, user, reason=reason)
     return user, created
 
 
-def _recent_failures(session: Session, email: str, window: timedelta) -> int:
-    since = utcnow() - window
+def _is_admin(user: User, roles: Iterable[tuple[str, int | None]] | None = None) -> bool:
+    pairs = user.role_pairs() if roles is None else roles
+    return (Role.ADMIN.value, None) in set(pairs)
+
+
+def _keep_an_administrator(
+    session: Session, user: User, *, active: bool, roles: set[tuple[str, int | None]]
+) -> None:
+    """Refuse a change that would leave no active administrator (nobody could fix it)."""
+    if not (user.active and _is_admin(user)) or (active and _is_admin(user, roles)):
+        return
+    # Lock every active admin row in one order, so two admins demoting each other at the
+    # same time are serialised rather than both seeing the other one still in place.
+    admins = session.scalars(
+        select(User.id)
+        .where(
+            User.active.is_(True),
+            User.roles.any(
+                and_(RoleAssignment.role == Role.ADMIN.value, RoleAssignment.module_id.is_(None))
+            ),
+        )
+        .order_by(User.id)
+        .with_for_update()
+    ).all()
+    if not [admin_id for admin_id in admins if admin_id != user.id]:
+        what = "deactivated" if not active else "lose the admin role"
+        raise Conflict(
+            f"{user.email} is the last active administrator and cannot {what}: "
+            "make someone else an administrator first.",
+            errors={"roles" if active else "active": ["Steward needs an active administrator."]},
+        )
+
+
+def revoke_credentials(session: Session, actor: User | None, user: User, *, reason: str) -> None:
+    """Revoke every API token of ``user`` and end every session they have open."""
+    now = utcnow()
+    tokens = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in tokens:
+        token.revoked_at = now
+        audit.record(
+            session,
+            actor,
+            "api_token",
+            token.id,
+            "revoked",
+            {"revoked": [False, True]},
+            reason=reason,
+        )
+    end_sessions(session, user, reason=reason)
+
+
+@dataclass(frozen=True)
+class LoginThrottle:
+    """Failed logins allowed within ``window``: per account and address, and per address."""
+
+    max_attempts: int
+    window: timedelta
+    address_max_attempts: int
+
+    @classmethod
+    def from_config(cls, config) -> LoginThrottle:
+        return cls(
+            max_attempts=config["LOGIN_MAX_ATTEMPTS"],
+            window=timedelta(seconds=config["LOGIN_WINDOW_SECONDS"]),
+            address_max_attempts=config["LOGIN_ADDRESS_MAX_ATTEMPTS"],
+        )
+
+
+def _same_address(remote_addr: str | None):
+    if remote_addr is None:
+        return LoginAttempt.remote_addr.is_(None)
+    return LoginAttempt.remote_addr == remote_addr
+
+
+def _wait_for(session: Session, where, limit: int, window: timedelta, now: datetime) -> float:
+    """Seconds until fewer than ``limit`` failures matching ``where`` remain in the window."""
+    oldest_counted = session.scalar(
+        select(LoginAttempt.attempted_at)
+        .where(*where, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at > now - window)
+        .order_by(LoginAttempt.attempted_at.desc())
+        .offset(max(limit, 1) - 1)
+        .limit(1)
+    )
+    return 0.0 if oldest_counted is None else (oldest_counted + window - now).total_seconds()
+
+
+def login_wait_seconds(
+    session: Session, email: str, remote_addr: str | None, throttle: LoginThrottle
+) -> int:
+    """Seconds before a login for ``email`` from ``remote_addr`` is heard again (0: now).
+
+    Failures count per account *and* address (a success there starts the count again), so a
+    stranger's guesses cannot lock the owner out from their own address; and per address
+    alone, with a higher limit, so one address cannot guess its way through many accounts.
+    """
+    now = utcnow()
+    email = normalise_email(email or "")
+    pair = [LoginAttempt.email == email, _same_address(remote_addr)]
     last_success = session.scalar(
-        select(func.max(LoginAttempt.attempted_at)).where(
-            LoginAttempt.email == email, LoginAttempt.succeeded.is_(True)
-        )
+        select(func.max(LoginAttempt.attempted_at)).where(*pair, LoginAttempt.succeeded.is_(True))
     )
-    if last_success and last_success > since:
-        since = last_success
-    return session.scalar(
-        select(func.count(LoginAttempt.id)).where(
-            LoginAttempt.email == email,
-            LoginAttempt.succeeded.is_(False),
-            LoginAttempt.attempted_at > since,
-        )
+    if last_success is not None:
+        pair.append(LoginAttempt.attempted_at > last_success)
+    wait = max(
+        _wait_for(session, pair, throttle.max_attempts, throttle.window, now),
+        _wait_for(
+            session,
+            [_same_address(remote_addr)],
+            throttle.address_max_attempts,
+            throttle.window,
+            now,
+        ),
     )
+    return math.ceil(wait) if wait > 0 else 0
+
+
+def _wait_in_words(seconds: int) -> str:
+    minutes = math.ceil(seconds / 60)
+    if seconds < 60:
+        return f"{seconds} seconds"
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
 def authenticate(
@@ -149,16 +285,26 @@ def authenticate(
     remote_addr: str | None,
     max_attempts: int,
     window_seconds: int,
+    address_max_attempts: int | None = None,
 ) -> User:
     """The active user with these credentials; records the attempt and throttles guessing.
 
-    Raises ``TooManyRequests`` after ``max_attempts`` failures within the window (until the
-    window passes), ``Unauthenticated`` on wrong credentials. The caller must commit either way
-    so that failed attempts are counted.
+    Raises ``TooManyRequests`` (with the seconds to wait) once the failures within the window
+    reach ``max_attempts`` for this account from this address, or ``address_max_attempts``
+    from this address (ten times ``max_attempts`` unless given); ``Unauthenticated`` on wrong
+    credentials. The caller must commit either way so that failed attempts are counted.
     """
+    throttle = LoginThrottle(
+        max_attempts=max_attempts,
+        window=timedelta(seconds=window_seconds),
+        address_max_attempts=address_max_attempts or max_attempts * 10,
+    )
     email = normalise_email(email or "")
-    if _recent_failures(session, email, timedelta(seconds=window_seconds)) >= max_attempts:
-        raise TooManyRequests("Too many failed logins for this account; wait and try again.")
+    wait = login_wait_seconds(session, email, remote_addr, throttle)
+    if wait:
+        raise TooManyRequests(
+            f"Too many failed logins; try again in {_wait_in_words(wait)}.", retry_after=wait
+        )
     user = find_user_by_email(session, email)
     ok = verify_password(user.password_hash if user else None, password or "")
     ok = ok and user is not None and user.active and not user.is_service_account
@@ -171,8 +317,76 @@ def authenticate(
     return user
 
 
+# --- browser sessions ----------------------------------------------------------------------
+
+
+def start_session(session: Session, user: User, *, remote_addr: str | None) -> str:
+    """Open a session for ``user``; returns the key the cookie carries (stored hashed)."""
+    key = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        UserSession(
+            user_id=user.id,
+            key_hash=_token_hash(key),
+            created_at=now,
+            last_seen_at=now,
+            remote_addr=(remote_addr or "")[:64] or None,
+        )
+    )
+    session.flush()
+    return key
+
+
+def user_for_session(session: Session, key: str, *, idle: timedelta) -> User | None:
+    """The active holder of an open session idle for less than ``idle``, or None.
+
+    A session found idle too long is ended here. Activity is written at most once a minute
+    (enough for an idle timeout counted in minutes), not on every request.
+    """
+    row = session.scalar(select(UserSession).where(UserSession.key_hash == _token_hash(key)))
+    if row is None or row.ended_at is not None:
+        return None
+    now = utcnow()
+    if now - row.last_seen_at >= idle:
+        row.ended_at, row.end_reason = row.last_seen_at + idle, "idle"
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    if now - row.last_seen_at >= min(timedelta(minutes=1), idle / 10):
+        row.last_seen_at = now
+    return user
+
+
+def end_session(session: Session, key: str, *, reason: str = "logout") -> None:
+    """End the session with this key (logging out twice is harmless)."""
+    row = session.scalar(select(UserSession).where(UserSession.key_hash == _token_hash(key)))
+    if row is not None and row.ended_at is None:
+        row.ended_at, row.end_reason = utcnow(), reason
+
+
+def end_sessions(session: Session, user: User, *, reason: str) -> int:
+    """End every open session of ``user``; returns how many were open."""
+    rows = session.scalars(
+        select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+    ).all()
+    now = utcnow()
+    for row in rows:
+        row.ended_at, row.end_reason = now, reason
+    return len(rows)
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_lifetime_limit(holder: User, config) -> timedelta:
+    """The longest life of a token issued by hand: long for service accounts, never endless."""
+    days = config["SERVICE_TOKEN_MAX_DAYS"] if holder.is_service_account else None
+    return timedelta(days=days or config["API_TOKEN_MAX_DAYS"])
 
 
 def issue_token(
@@ -181,19 +395,39 @@ def issue_token(
     user: User,
     *,
     name: str,
-    scopes: list[str] | None = None,
-    expires_at: datetime | None = None,
+    scopes: list[str],
+    expires_at: datetime | None,
+    max_lifetime: timedelta | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create an API token for ``user``; returns the row and the secret (shown only once)."""
-    scopes = scopes or [ALL_SCOPES]
+    """Create an API token for ``user``; returns the row and the secret (shown only once).
+
+    ``scopes`` must name at least one permission (``*``: all of the holder's); asking for
+    none grants none, so it is refused. Every token expires, within ``max_lifetime``.
+    """
+    scopes = list(scopes or [])
+    if not scopes:
+        raise ValidationFailed(
+            "A token needs at least one scope.",
+            errors={"scopes": ["Name the permissions the token is for ('*' for all yours)."]},
+        )
     unknown = sorted(set(scopes) - VALID_SCOPES)
     if unknown:
         raise ValidationFailed(
             "Unknown scopes.", errors={"scopes": [f"Unknown: {', '.join(unknown)}."]}
         )
-    if expires_at is not None and expires_at <= utcnow():
+    now = utcnow()
+    if expires_at is None:
+        raise ValidationFailed(
+            "Every token expires.", errors={"expires_at": ["Give the token an expiry."]}
+        )
+    if expires_at <= now:
         raise ValidationFailed(
             "The expiry is in the past.", errors={"expires_at": ["Must be in the future."]}
+        )
+    if max_lifetime is not None and expires_at > now + max_lifetime:
+        raise ValidationFailed(
+            "The expiry is too far away.",
+            errors={"expires_at": [f"At most {max_lifetime.days} days from now."]},
         )
     prefix = secrets.token_hex(4)
     secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
@@ -203,7 +437,7 @@ def issue_token(
         prefix=prefix,
         token_hash=_token_hash(secret),
         scopes=scopes,
-        created_at=utcnow(),
+        created_at=now,
         expires_at=expires_at,
         created_by_id=getattr(actor, "id", None),
     )
@@ -226,9 +460,7 @@ def user_for_token(session: Session, secret: str) -> User | None:
         return None
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)))
     now = utcnow()
-    if token is None or token.revoked_at is not None:
-        return None
-    if token.expires_at is not None and token.expires_at <= now:
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
     user = token.user
     if not user.active:
@@ -236,14 +468,26 @@ def user_for_token(session: Session, secret: str) -> User | None:
     # Avoid a write per request: refresh last use at most once a minute.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now
-    user.token_scopes = list(token.scopes or [ALL_SCOPES])
+    user.token_scopes = list(token.scopes or [])  # no scope grants nothing
     return user
 
 
+def tokens_of(session: Session, actor: User):
+    """The statement listing ``actor``'s own tokens (each person may list theirs)."""
+    require_any(actor, [Permission.TOKEN_SELF])
+    return select(ApiToken).where(ApiToken.user_id == actor.id)
+
+
 def revoke_token(session: Session, actor: User, token_id: int) -> ApiToken:
-    """Revoke a token; revoking twice is harmless."""
+    """Revoke a token: one's own, or anyone's for token managers. Revoking twice is harmless.
+
+    Someone else's token is "not found" to a person who may not manage tokens.
+    """
+    require_any(actor, [Permission.TOKEN_SELF, Permission.TOKEN_MANAGE])
     token = session.get(ApiToken, token_id)
-    if token is None:
+    own = token is not None and token.user_id == actor.id
+    allowed = can(actor, Permission.TOKEN_MANAGE) or (own and can(actor, Permission.TOKEN_SELF))
+    if token is None or not allowed:
         raise NotFound("No such token.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()

@@ -1,4 +1,4 @@
-"""Login, logout and the home page that each role lands on."""
+"""Login, logout, the home page that each role lands on, and one's own API tokens."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from app.core.db import db
 from app.core.errors import TooManyRequests, Unauthenticated
 from app.core.navigation import EntityPage, NavItem, add_entity_page, add_nav, panels_for
+from app.core.pagination import SortKey, paginate
 from app.core.permissions import Permission, Role
 from app.identity import service
+from app.identity.auth import current_actor, sign_in, sign_out
 from app.identity.forms import LoginForm
+from app.identity.models import ApiToken
 
 blueprint = Blueprint("identity", __name__)
 
@@ -29,6 +32,7 @@ ROLE_LABELS = {
 
 add_nav(NavItem(_l("Home"), "identity.home", None, order=0))
 add_nav(NavItem(_l("Audit log"), "core.audit_log", Permission.AUDIT_VIEW, order=90))
+add_nav(NavItem(_l("My API tokens"), "identity.my_tokens", Permission.TOKEN_SELF, order=95))
 add_entity_page(EntityPage("user", _l("User")))
 add_entity_page(EntityPage("api_token", _l("API token")))
 
@@ -50,7 +54,7 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("identity.home"))
     form = LoginForm()
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
         config = current_app.config
         try:
@@ -61,24 +65,27 @@ def login():
                 remote_addr=request.remote_addr,
                 max_attempts=config["LOGIN_MAX_ATTEMPTS"],
                 window_seconds=config["LOGIN_WINDOW_SECONDS"],
+                address_max_attempts=config["LOGIN_ADDRESS_MAX_ATTEMPTS"],
             )
         except (Unauthenticated, TooManyRequests) as exc:
             db.session.commit()
             flash(exc.message, "error")
-            status = exc.status
+            status, headers = exc.status, exc.headers
         else:
+            target = _safe_next(request.args.get("next"))
+            sign_in(user)
             db.session.commit()
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(target)
     elif request.method == "POST":
         status = 400
-    return render_template("identity/login.html", form=form), status
+    return render_template("identity/login.html", form=form), status, headers
 
 
 @blueprint.post("/logout")
 @login_required
 def logout():
-    logout_user()
+    sign_out()
+    db.session.commit()
     flash("You are signed out.", "info")
     return redirect(url_for("identity.login"))
 
@@ -90,3 +97,27 @@ def home():
     panels = [(panel, panel.context(user)) for panel in panels_for(user)]
     roles = sorted({str(ROLE_LABELS[Role(r.role)]) for r in user.roles})
     return render_template("identity/home.html", panels=panels, role_labels=roles)
+
+
+@blueprint.get("/account/tokens")
+@login_required
+def my_tokens():
+    """The API tokens the signed-in person holds, newest first, each revocable here."""
+    actor = current_actor()
+    page = paginate(
+        db.session,
+        service.tokens_of(db.session, actor),
+        [SortKey(ApiToken.id, lambda t: t.id, descending=True)],
+        request.args.get("cursor"),
+        current_app.config["PAGE_DEFAULT_LIMIT"],
+    )
+    return render_template("identity/tokens.html", page=page)
+
+
+@blueprint.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_my_token(token_id: int):
+    token = service.revoke_token(db.session, current_actor(), token_id)
+    db.session.commit()
+    flash(f"Token {token.name!r} revoked.", "success")
+    return redirect(url_for("identity.my_tokens"))

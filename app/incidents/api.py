@@ -5,16 +5,17 @@ from __future__ import annotations
 from flask import request, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import EXCLUDE
 
 from app.core.clock import utcnow
 from app.core.db import db
-from app.core.errors import ValidationFailed
 from app.core.etag import check_if_match, etag_for
 from app.identity.auth import current_actor
 from app.incidents import attachments, conversation, queues, service, transitions
 from app.incidents.schemas import (
     AttachmentList,
     AttachmentSchema,
+    AttachmentUploadSchema,
     CommentCreateSchema,
     CommentList,
     CommentSchema,
@@ -129,12 +130,12 @@ class TicketTransitions(MethodView):
         return respond(ticket)
 
 
-def dump_comment(comment) -> dict:
+def dump_comment(comment, viewer) -> dict:
     return {
         "id": comment.id,
         "body": comment.body,
         "public": comment.public,
-        "author": person(comment.author),
+        "author": person(comment.author, viewer),
         "created_at": comment.created_at,
     }
 
@@ -146,7 +147,9 @@ class TicketComments(MethodView):
         """The conversation; internal notes only for the support team."""
         actor = current_actor()
         ticket = service.get_ticket(db.session, actor, ref)
-        items = [dump_comment(c) for c in conversation.comments_for(db.session, actor, ticket)]
+        items = [
+            dump_comment(c, actor) for c in conversation.comments_for(db.session, actor, ticket)
+        ]
         return {"items": items, "next_cursor": None}
 
     @blp.arguments(CommentCreateSchema)
@@ -157,7 +160,7 @@ class TicketComments(MethodView):
         ticket = service.get_ticket(db.session, actor, ref)
         comment = conversation.add_comment(db.session, actor, ticket, **body)
         db.session.commit()
-        return dump_comment(comment), 201, {"ETag": ticket_etag(ticket)}
+        return dump_comment(comment, actor), 201, {"ETag": ticket_etag(ticket)}
 
 
 @blp.route("/tickets/<ref>/satisfaction")
@@ -207,18 +210,21 @@ class TicketHistory(MethodView):
         actor = current_actor()
         ticket = service.get_ticket(db.session, actor, ref)
         events = service.history(db.session, actor, ticket)
-        items = history_to_dicts(events, service.sees_internal(actor, ticket))
+        items = history_to_dicts(db.session, actor, events, service.sees_internal(actor, ticket))
         return {"items": items, "next_cursor": None}
 
 
-def dump_attachment(ticket, attachment) -> dict:
+def dump_attachment(ticket, attachment, viewer) -> dict:
+    uploader = person(attachment.uploaded_by, viewer)
     return {
         "id": attachment.id,
         "filename": attachment.filename,
         "content_type": attachment.content_type,
         "size": attachment.size,
         "sha256": attachment.sha256,
-        "uploaded_by": attachment.uploaded_by.email,
+        "public": attachment.public,
+        "uploaded_by": uploader.get("email"),
+        "uploaded_by_name": uploader["name"],
         "created_at": attachment.created_at,
         "url": url_for(
             "tickets_api.TicketAttachmentItem", ref=ticket.ref, attachment_id=attachment.id
@@ -230,29 +236,36 @@ def dump_attachment(ticket, attachment) -> dict:
 class TicketAttachments(MethodView):
     @blp.response(200, AttachmentList)
     def get(self, ref: str):
-        """Files attached to the ticket."""
-        ticket = service.get_ticket(db.session, current_actor(), ref)
-        items = [dump_attachment(ticket, a) for a in attachments.attachments_of(db.session, ticket)]
-        return {"items": items, "next_cursor": None}
-
-    @blp.response(201, AttachmentSchema)
-    def post(self, ref: str):
-        """Upload one file as multipart/form-data field `file` (size and type checked)."""
+        """Files attached to the ticket (internal ones only for the support team)."""
         actor = current_actor()
         ticket = service.get_ticket(db.session, actor, ref)
-        upload = request.files.get("file")
-        if upload is None:
-            raise ValidationFailed("No file.", errors={"file": ["Send multipart field 'file'."]})
+        files = attachments.attachments_of(db.session, actor, ticket)
+        return {"items": [dump_attachment(ticket, a, actor) for a in files], "next_cursor": None}
+
+    @blp.arguments(AttachmentUploadSchema, location="files")
+    @blp.response(201, AttachmentSchema)
+    def post(self, upload: dict, ref: str):
+        """Upload one file as multipart/form-data field `file` (size and type checked).
+
+        The form field `public=false` makes it internal, seen by the support team only.
+        """
+        actor = current_actor()
+        ticket = service.get_ticket(db.session, actor, ref)
+        # webargs reads a "files" schema from the files part only; `public` is a form field
+        form = blp.ARGUMENTS_PARSER.parse(
+            AttachmentUploadSchema(only=("public",)), request, location="form", unknown=EXCLUDE
+        )
         attachment = attachments.store_attachment(
             db.session,
             actor,
             ticket,
-            stream=upload.stream,
-            filename=upload.filename or "",
-            content_type=upload.mimetype,
+            stream=upload["file"].stream,
+            filename=upload["file"].filename or "",
+            content_type=upload["file"].mimetype,
+            public=form["public"],
         )
         db.session.commit()
-        return dump_attachment(ticket, attachment)
+        return dump_attachment(ticket, attachment, actor)
 
 
 @blp.route("/tickets/<ref>/attachments/<int:attachment_id>")
@@ -260,8 +273,9 @@ class TicketAttachmentItem(MethodView):
     @blp.response(200, description="The file, as an attachment download")
     def get(self, ref: str, attachment_id: int):
         """Download a file (only if you can see the ticket)."""
-        ticket = service.get_ticket(db.session, current_actor(), ref)
-        attachment, path = attachments.attachment_path(db.session, ticket, attachment_id)
+        actor = current_actor()
+        ticket = service.get_ticket(db.session, actor, ref)
+        attachment, path = attachments.attachment_path(db.session, actor, ticket, attachment_id)
         return send_file(
             path,
             mimetype=attachment.content_type,

@@ -2,7 +2,9 @@
 
 The declared content type must be on the allow-list and agree with the file's first bytes for
 the formats that have a signature, so a renamed executable is refused. Files are stored under
-random names; only people who can see the ticket can download them.
+random names; only people who can see the ticket can download them. Who may attach is the rule
+of the conversation (``conversation.check_may_converse``), comments and files alike; an
+internal file, like an internal note, is seen by the support team only.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from werkzeug.utils import secure_filename
 from app.core import audit
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.identity.models import User
+from app.incidents.conversation import check_may_converse
 from app.incidents.models import Attachment, Ticket
+from app.incidents.service import sees_internal
 
 ALLOWED_TYPES = {
     "application/pdf": (b"%PDF",),
@@ -72,8 +76,10 @@ def store_attachment(
     stream: IO[bytes],
     filename: str,
     content_type: str,
+    public: bool = True,
 ) -> Attachment:
     """Check and store one uploaded file for ``ticket``; nothing is kept if a check fails."""
+    check_may_converse(actor, ticket, public=public)
     content_type = (content_type or "").split(";")[0].strip().lower()
     if content_type not in ALLOWED_TYPES:
         raise ValidationFailed(
@@ -126,27 +132,40 @@ def store_attachment(
         size=size,
         sha256=digest.hexdigest(),
         storage_key=key,
+        public=public,
     )
     session.add(attachment)
     session.flush()
     audit.record(
-        session, actor, "ticket", ticket.ref, "attachment_added", {"attachment": [None, name]}
+        session,
+        actor,
+        "ticket",
+        ticket.ref,
+        "attachment_added" if public else "internal_attachment_added",
+        {"attachment": [None, name]},
+        public=public,
+        attachment_id=attachment.id,
     )
     return attachment
 
 
-def attachments_of(session: Session, ticket: Ticket) -> list[Attachment]:
-    return list(
-        session.scalars(
-            select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)
-        )
-    )
+def attachments_of(session: Session, actor: User, ticket: Ticket) -> list[Attachment]:
+    """The files of ``ticket`` that ``actor`` may see (internal ones for the support team)."""
+    stmt = select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)
+    if not sees_internal(actor, ticket):
+        stmt = stmt.where(Attachment.public.is_(True))
+    return list(session.scalars(stmt))
 
 
-def attachment_path(session: Session, ticket: Ticket, attachment_id: int) -> tuple[Attachment, str]:
-    """The attachment of ``ticket`` and its file path (404 if it belongs to another ticket)."""
+def attachment_path(
+    session: Session, actor: User, ticket: Ticket, attachment_id: int
+) -> tuple[Attachment, str]:
+    """The attachment of ``ticket`` and its file path (404 if it belongs to another ticket, or
+    is internal and ``actor`` is not of the support team)."""
     attachment = session.get(Attachment, attachment_id)
     if attachment is None or attachment.ticket_id != ticket.id:
+        raise NotFound("No such attachment.")
+    if not attachment.public and not sees_internal(actor, ticket):
         raise NotFound("No such attachment.")
     path = storage_root() / attachment.storage_key
     if not os.path.isfile(path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 from webargs.fields import DelimitedList
 
@@ -16,7 +17,7 @@ Level = validate.OneOf(LEVELS)
 
 
 class PersonSchema(Schema):
-    email = fields.Str()
+    email = fields.Str(metadata={"description": "shown to the support team, and of oneself"})
     name = fields.Str()
 
 
@@ -167,7 +168,10 @@ class LinkSchema(Schema):
 
 class HistoryEventSchema(Schema):
     at = fields.DateTime()
-    actor = fields.Str(allow_none=True)
+    actor = fields.Str(
+        allow_none=True, metadata={"description": "email: for the support team, and of oneself"}
+    )
+    actor_name = fields.Str(allow_none=True)
     action = fields.Str()
     changes = fields.Dict()
 
@@ -183,9 +187,22 @@ class AttachmentSchema(Schema):
     content_type = fields.Str()
     size = fields.Int()
     sha256 = fields.Str()
-    uploaded_by = fields.Str()
+    public = fields.Bool(metadata={"description": "false: internal, for the support team only"})
+    uploaded_by = fields.Str(
+        metadata={"description": "email: for the support team, and of oneself"}
+    )
+    uploaded_by_name = fields.Str()
     created_at = fields.DateTime()
     url = fields.Str()
+
+
+class AttachmentUploadSchema(Schema):
+    """A multipart/form-data upload: the file, and whether it is internal."""
+
+    file = Upload(required=True)
+    public = fields.Bool(
+        load_default=True, metadata={"description": "false: internal, for the support team only"}
+    )
 
 
 class AttachmentList(Schema):
@@ -197,8 +214,21 @@ SUPPORT_ONLY = ("priority_reason", "group")
 KEY_USER_FIELDS = ("suggested_priority", "prequalification_note")
 
 
-def person(user) -> dict | None:
-    return {"email": user.email, "name": user.name} if user is not None else None
+def sees_emails(actor, user) -> bool:
+    """People's email addresses are for the support team (``user:view``); others see names,
+    except their own address."""
+    from app.core.permissions import Permission, can
+
+    return user is not None and (user.id == actor.id or can(actor, Permission.USER_VIEW))
+
+
+def person(user, viewer=None) -> dict | None:
+    """Name and (if ``viewer`` may see it, or no viewer is named) email of ``user``."""
+    if user is None:
+        return None
+    if viewer is None or sees_emails(viewer, user):
+        return {"email": user.email, "name": user.name}
+    return {"name": user.name}
 
 
 def ticket_to_dict(session, actor, ticket, now, warning_ratio: float) -> dict:
@@ -219,8 +249,8 @@ def ticket_to_dict(session, actor, ticket, now, warning_ratio: float) -> dict:
         "priority": ticket.priority,
         "priority_reason": ticket.priority_reason,
         "status": ticket.status,
-        "reporter": person(ticket.reporter),
-        "assignee": person(ticket.assignee),
+        "reporter": person(ticket.reporter),  # whoever sees a ticket may contact its reporter
+        "assignee": person(ticket.assignee, actor),
         "group": ticket.group.code if ticket.group else None,
         "suggested_priority": ticket.suggested_priority,
         "prequalification_note": ticket.prequalification_note,
@@ -257,17 +287,51 @@ def ticket_to_dict(session, actor, ticket, now, warning_ratio: float) -> dict:
     return data
 
 
-def history_to_dicts(events, internal: bool) -> list[dict]:
+PERSON_FIELDS = ("assignee",)  # changes whose values are people's emails
+
+
+def history_to_dicts(session, actor, events, internal: bool) -> list[dict]:
+    """The timeline as ``actor`` may see it: who acted by name, and people in the changes by
+    name too, unless ``actor`` may see their emails (the support team, or one's own)."""
+    from sqlalchemy import or_, select
+
+    from app.identity.models import User
+
+    events = list(events)
+    ids = {e.actor_id for e in events if e.actor_id is not None}
+    emails = {
+        value
+        for e in events
+        for name in PERSON_FIELDS
+        for value in (e.changes or {}).get(name) or []
+        if isinstance(value, str)
+    }
+    found = (
+        session.scalars(select(User).where(or_(User.id.in_(ids), User.email.in_(emails)))).all()
+        if ids or emails
+        else []
+    )
+    by_id, by_email = {u.id: u for u in found}, {u.email: u for u in found}
+
+    def shown(email):
+        who = by_email.get(email)
+        return email if who is None or sees_emails(actor, who) else who.name
+
     hidden = set() if internal else set(SUPPORT_ONLY) | set(KEY_USER_FIELDS)
     items = []
     for event in events:
         changes = {k: v for k, v in (event.changes or {}).items() if k not in hidden}
         if not changes and event.action == "updated":
             continue
+        for name in PERSON_FIELDS:
+            if isinstance(changes.get(name), list):
+                changes[name] = [shown(value) for value in changes[name]]
+        who = by_id.get(event.actor_id)
         items.append(
             {
                 "at": event.occurred_at,
-                "actor": event.actor_email,
+                "actor": event.actor_email if who is not None and sees_emails(actor, who) else None,
+                "actor_name": who.name if who is not None else None,
                 "action": event.action,
                 "changes": changes,
             }

@@ -20,8 +20,9 @@ from app.catalogue.models import SupportGroup
 from app.catalogue.service import get_module, sla_policies
 from app.core import audit
 from app.core.clock import utcnow
+from app.core.edge import fits_db_id
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from app.core.permissions import Permission, can, module_scope, require
+from app.core.permissions import Permission, can, module_scope, require, require_any
 from app.identity.models import User
 from app.incidents import notifications, sla
 from app.incidents.lifecycle import Party, Status
@@ -42,8 +43,19 @@ def warning_ratio() -> float:
 # --- visibility ---------------------------------------------------------------------------
 
 
+VIEW_PERMISSIONS = (
+    Permission.TICKET_VIEW_OWN,
+    Permission.TICKET_VIEW_MODULE,
+    Permission.TICKET_VIEW_ALL,
+)
+
+
 def visibility_filter(actor: User) -> ColumnElement[bool]:
-    """Tickets ``actor`` may see: all (support), their modules' (key users), their own."""
+    """Tickets ``actor`` may see: all (support), their modules' (key users), their own.
+
+    A token issued for none of the ticket-reading scopes is refused (403), not shown nothing.
+    """
+    require_any(actor, VIEW_PERMISSIONS)
     everywhere = module_scope(actor, Permission.TICKET_VIEW_ALL)
     if everywhere is None:
         return and_(True)
@@ -86,13 +98,14 @@ def parties(actor: User | None, ticket: Ticket) -> set[Party]:
 
 def parse_ref(ref: str) -> int:
     match = REF_PATTERN.match((ref or "").strip())
-    if not match:
+    if not match or not fits_db_id(int(match.group(1))):
         raise NotFound(f"No ticket {ref!r}.")
     return int(match.group(1))
 
 
 def get_ticket(session: Session, actor: User, ref: str, *, for_update: bool = False) -> Ticket:
     """The ticket ``ref`` if ``actor`` may see it; 404 otherwise (existence is not revealed)."""
+    require_any(actor, VIEW_PERMISSIONS)
     ticket = session.get(Ticket, parse_ref(ref), with_for_update=for_update or None)
     if ticket is None or not can_see(actor, ticket):
         raise NotFound(f"No ticket {ref!r}.")
@@ -412,6 +425,7 @@ def history(session: Session, actor: User, ticket: Ticket) -> list[audit.AuditEv
         .where(audit.AuditEvent.entity_type == ENTITY, audit.AuditEvent.entity_id == ticket.ref)
         .order_by(audit.AuditEvent.id)
     )
-    internal = sees_internal(actor, ticket)
-    hidden = {"internal_note"}
-    return [e for e in events if internal or e.action not in hidden]
+    if sees_internal(actor, ticket):
+        return list(events)
+    # internal notes and internal files are recorded with public=False
+    return [e for e in events if (e.context or {}).get("public") is not False]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.core import audit
 from app.core.clock import utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.permissions import Permission, require
 from app.identity.models import User
 from app.incidents import notifications, sla
 from app.incidents.lifecycle import Action, Party, transition_for
@@ -66,8 +67,14 @@ def _reopen_window() -> timedelta:
 def perform(
     session: Session, actor: User | None, ticket: Ticket, action: str, **params: Any
 ) -> Ticket:
-    """Apply ``action`` for ``actor`` (None = the system); 409 with the allowed ones if refused."""
+    """Apply ``action`` for ``actor`` (None = the system); 409 with the allowed ones if refused.
+
+    Someone who plays no part in the ticket (neither support nor its requester: an auditor, a
+    key user) is refused with 403 whatever the action.
+    """
     who = parties(actor, ticket)
+    if not who:
+        require(actor, Permission.TICKET_WORK, ticket.module_id)
     transition = transition_for(ticket.status, action, who)
     now = utcnow()
     before = ticket.status

@@ -23,6 +23,7 @@ from app.catalogue.service import MAX_TARGET_MINUTES, list_modules, sla_policies
 from app.core import forms
 from app.core.clock import utcnow
 from app.core.db import db
+from app.core.edge import whole_number
 from app.core.errors import (
     PreconditionRequired,
     StaleWrite,
@@ -348,10 +349,14 @@ def render_ticket(ticket, draft: forms.Draft | None = None):
         t=data,
         ticket=ticket,
         comments=conversation.comments_for(db.session, actor, ticket),
-        files=attachments.attachments_of(db.session, ticket),
-        history=history_to_dicts(service.history(db.session, actor, ticket), internal),
+        files=attachments.attachments_of(db.session, actor, ticket),
+        history=history_to_dicts(
+            db.session, actor, service.history(db.session, actor, ticket), internal
+        ),
         support=support,
         internal=internal,
+        can_converse=conversation.may_converse(actor, ticket),
+        can_write_internal=conversation.may_converse(actor, ticket, public=False),
         can_prequalify=ticket.status == Status.NEW
         and can(actor, Permission.TICKET_PREQUALIFY, ticket.module_id),
         is_requester=ticket.reporter_id == actor.id,
@@ -458,8 +463,7 @@ def comment(ref: str):
 @forms.returns_to("incidents.ticket_page")
 def rating(ref: str):
     def change(actor, ticket):
-        raw = request.form.get("rating", "")
-        stars = int(raw) if re.fullmatch(r"[1-5]", raw) else 0
+        stars = whole_number(request.form.get("rating")) or 0
         service.rate(db.session, actor, ticket, rating=stars, comment=request.form.get("comment"))
         return _("Thank you for your rating.")
 
@@ -508,6 +512,7 @@ def upload(ref: str):
             stream=upload.stream,
             filename=upload.filename,
             content_type=upload.mimetype,
+            public=request.form.get("visibility", "public") != "internal",
         )
         return _("File attached.")
 
@@ -516,8 +521,9 @@ def upload(ref: str):
 
 @blueprint.get("/tickets/<ref>/attachments/<int:attachment_id>")
 def download(ref: str, attachment_id: int):
-    ticket = service.get_ticket(db.session, current_actor(), ref)
-    attachment, path = attachments.attachment_path(db.session, ticket, attachment_id)
+    actor = current_actor()
+    ticket = service.get_ticket(db.session, actor, ref)
+    attachment, path = attachments.attachment_path(db.session, actor, ticket, attachment_id)
     return send_file(
         path,
         mimetype=attachment.content_type,

@@ -318,8 +318,8 @@ def test_a_requester_cannot_change_calendars(paris, make_user, api_client):
 
 
 def test_admin_creates_a_support_group_with_members(admin, make_user):
-    make_user("agent", email="sam@example.com")
-    make_user("agent", email="ada@example.com")
+    make_user("agent", email="sam@example.com", name="Sam Support")
+    make_user("agent", email="ada@example.com", name="Ada Agent")
 
     response = admin.post(
         "/api/v1/support-groups",
@@ -339,6 +339,7 @@ def test_admin_creates_a_support_group_with_members(admin, make_user):
             "name": "Finance support",
             "email": "fin-support@example.com",
             "members": ["ada@example.com", "sam@example.com"],
+            "member_names": ["Ada Agent", "Sam Support"],
         }
     ]
 

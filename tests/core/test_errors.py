@@ -14,12 +14,12 @@ ERROR_KEYS = {"status", "code", "message", "errors"}
 SECRET = "s3cr3t-internal-detail"
 
 
-def assert_error(response, status: int, code: str) -> dict:
-    """The response is the JSON error body of the contract, with nothing more."""
+def assert_error(response, status: int, code: str, extra: set[str] = frozenset()) -> dict:
+    """The response is the JSON error body of the contract, with nothing more than ``extra``."""
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.content_type == "application/json"
     body = response.get_json()
-    assert set(body) == ERROR_KEYS, body
+    assert set(body) == ERROR_KEYS | extra, body
     assert body["status"] == status
     assert body["code"] == code
     assert isinstance(body["message"], str)
@@ -154,7 +154,8 @@ def test_too_many_failed_logins_is_a_json_429(app, client, make_user):
         "/api/v1/auth/tokens", json={"email": "ana@example.com", "password": PASSWORD}
     )
 
-    assert_error(response, 429, "rate_limited")
+    body = assert_error(response, 429, "rate_limited", extra={"retry_after"})
+    assert response.headers["Retry-After"] == str(body["retry_after"])
 
 
 def test_an_invalid_transition_is_a_409_that_lists_the_allowed_ones(throwaway_routes, client):
@@ -210,3 +211,42 @@ def test_an_unknown_page_is_an_html_404(client):
     assert response.status_code == 404
     assert response.content_type.startswith("text/html")
     assert "404" in response.get_data(as_text=True)
+
+
+# --- the contract, as the OpenAPI document states it ----------------------------------------
+
+
+def test_the_openapi_document_declares_the_real_error_body(client):
+    spec = client.get("/api/openapi.json").get_json()
+
+    error = spec["components"]["schemas"]["Error"]
+
+    assert error["properties"]["status"]["type"] == "integer"
+    assert error["properties"]["code"]["type"] == "string"
+    assert error["properties"]["message"]["type"] == "string"
+    assert error["properties"]["errors"]["type"] == "object"
+    assert set(error["required"]) == ERROR_KEYS
+    assert error["additionalProperties"] is True  # "allowed", "missing_scopes", ...
+
+
+def test_every_operation_declares_its_errors_with_that_body(client):
+    spec = client.get("/api/openapi.json").get_json()
+    error_ref = "#/components/schemas/Error"
+    responses = spec["components"]["responses"]
+
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            default = operation["responses"]["default"]["$ref"].rsplit("/", 1)[1]
+            body = responses[default]["content"]["application/json"]["schema"]
+            assert body == {"$ref": error_ref}, (method, path)
+
+
+def test_a_body_beyond_the_size_limit_is_a_json_413(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+
+    response = client.post("/api/v1/auth/tokens", data="x" * 2048, content_type="application/json")
+
+    body = assert_error(response, 413, "payload_too_large")
+    assert body["errors"] == {}

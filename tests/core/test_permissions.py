@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 
-from app.core.errors import PermissionDenied
-from app.core.permissions import Permission, Role, can, module_scope, require
-from app.identity.service import user_for_token
+from app.core.clock import utcnow
+from app.core.errors import InsufficientScope, PermissionDenied
+from app.core.permissions import (
+    MODULE_SCOPED_ROLES,
+    READ_ONLY,
+    Permission,
+    Role,
+    can,
+    module_scope,
+    require,
+)
+from app.identity.service import issue_token, user_for_token
+from tests.factories import tiny_png
 
 FIN, SAL = 1, 2  # module ids
 
@@ -223,3 +235,152 @@ def test_a_deactivated_user_token_stops_working(make_user, api_client, db_sessio
     response = api.get("/api/v1/me")
 
     assert response.status_code == 401
+
+
+# --- the auditor reads everything and writes nothing ----------------------------------------
+
+
+def test_the_auditor_role_holds_only_permissions_that_read():
+    auditor = Person(roles=[(Role.AUDITOR, None)])
+
+    held = {p for p in Permission if can(auditor, p)}
+
+    assert held <= READ_ONLY
+    assert Permission.TICKET_VIEW_INTERNAL in held
+
+
+@pytest.mark.parametrize("role", [Role.REQUESTER, Role.KEY_USER, Role.AGENT, Role.ADMIN])
+def test_every_other_person_writes_something(role):
+    assert any(can(Person(roles=[(role, None)]), p) for p in set(Permission) - READ_ONLY)
+
+
+@pytest.mark.parametrize(
+    ("role", "converses", "internal"),
+    [
+        (Role.REQUESTER, False, False),
+        (Role.KEY_USER, True, False),
+        (Role.PRODUCT_OWNER, False, False),
+        (Role.APPROVER, False, False),
+        (Role.AGENT, True, True),
+        (Role.ADMIN, True, True),
+        (Role.AUDITOR, False, False),
+    ],
+)
+def test_who_takes_part_in_the_conversation_on_someone_elses_ticket(role, converses, internal):
+    person = Person(roles=[(role, FIN if role in MODULE_SCOPED_ROLES else None)])
+
+    assert can(person, Permission.TICKET_CONVERSE, module_id=FIN) is converses
+    assert can(person, Permission.TICKET_NOTE_INTERNAL, module_id=FIN) is internal
+
+
+def test_a_key_user_converses_only_on_their_modules_tickets():
+    assert not can(key_user_of(FIN), Permission.TICKET_CONVERSE, module_id=SAL)
+
+
+def test_a_scope_the_token_lacks_is_refused_naming_it():
+    admin_reader = Person(roles=[(Role.ADMIN, None)], token_scopes=["catalogue:view"])
+
+    with pytest.raises(InsufficientScope) as refused:
+        require(admin_reader, Permission.USER_MANAGE)
+
+    assert refused.value.status == 403
+    assert refused.value.code == "insufficient_scope"
+    assert refused.value.to_dict()["missing_scopes"] == ["user:manage"]
+
+
+def test_a_permission_the_role_lacks_is_forbidden_whatever_the_token():
+    with pytest.raises(PermissionDenied) as refused:
+        require(Person(roles=[(Role.REQUESTER, None)], token_scopes=["*"]), Permission.USER_MANAGE)
+
+    assert refused.value.code == "forbidden"
+
+
+def test_an_empty_scope_list_grants_nothing():
+    admin = Person(roles=[(Role.ADMIN, None)], token_scopes=[])
+
+    assert not any(can(admin, p) for p in Permission)
+
+
+@pytest.fixture
+def auditors_world(make_user, make_module, make_calendar, make_ticket, api_client, db_session):
+    """Something to write on for every write operation, and the auditor's API client."""
+    make_module("FIN")
+    make_calendar("OFFICE")
+    ticket = make_ticket()
+    someone = make_user("agent", email="someone@example.com")
+    others_token, _ = issue_token(
+        db_session,
+        None,
+        someone,
+        name="laptop",
+        scopes=["*"],
+        expires_at=utcnow() + timedelta(days=1),
+    )
+    db_session.commit()
+    auditor = api_client(make_user("auditor", email="audrey@example.com"))
+    return {
+        "ref": ticket.ref,
+        "user_id": someone.id,
+        "token_id": others_token.id,
+        "code": "FIN",
+        "priority": "P3",
+        "attachment_id": 1,
+    }, auditor
+
+
+WRITE_BODIES = {
+    "/api/v1/users": {"email": "new@example.com", "name": "New"},
+    "/api/v1/users/{user_id}": {"name": "Renamed"},
+    "/api/v1/tokens": {"user": "someone@example.com", "name": "more"},
+    "/api/v1/modules": {"code": "HR", "name": "Human resources"},
+    "/api/v1/modules/{code}": {"name": "Renamed"},
+    "/api/v1/support-groups": {"code": "HR_SUP", "name": "HR support"},
+    "/api/v1/calendars": {"code": "NIGHT", "name": "Night", "timezone": "UTC"},
+    "/api/v1/calendars/{code}": {"name": "Renamed"},
+    "/api/v1/calendars/{code}/holidays": {"day": "2026-12-24", "name": "Eve"},
+    "/api/v1/calendars/{code}/holidays/import": {"country": "FR", "years": [2026]},
+    "/api/v1/sla-policies/{priority}": {"response_minutes": 60},
+    "/api/v1/tickets": {
+        "title": "t",
+        "description": "d",
+        "module": "FIN",
+        "impact": "low",
+        "urgency": "low",
+    },
+    "/api/v1/tickets/{ref}": {"title": "Renamed"},
+    "/api/v1/tickets/{ref}/transitions": {"action": "cancel"},
+    "/api/v1/tickets/{ref}/comments": {"body": "Noted."},
+    "/api/v1/tickets/{ref}/satisfaction": {"rating": 5},
+    "/api/v1/tickets/{ref}/prequalification": {"priority": "P1"},
+    "/api/v1/tickets/{ref}/enhancements": {"enhancement": "ENH-000045"},
+}
+# Not writes to Steward's records: signing in, and ending one's own credentials.
+NOT_RECORD_WRITES = {("post", "/api/v1/auth/tokens")}
+
+
+def test_every_write_operation_of_the_api_refuses_the_auditor(client, auditors_world):
+    values, auditor = auditors_world
+    spec = client.get("/api/openapi.json").get_json()
+    tried = []
+
+    for path, operations in spec["paths"].items():
+        for method in sorted(set(operations) & {"post", "put", "patch", "delete"}):
+            if (method, path) in NOT_RECORD_WRITES:
+                continue
+            url = path.format(**{k: values[k] for k in values if "{" + k + "}" in path})
+            kwargs: dict = {}
+            if "multipart/form-data" in str(operations[method].get("requestBody")):
+                png = (io.BytesIO(tiny_png()), "x.png", "image/png")
+                kwargs = {"data": {"file": png}, "content_type": "multipart/form-data"}
+            elif method != "delete":
+                kwargs = {"json": WRITE_BODIES[path]}
+            if method == "patch":  # a current ETag, so that only the permission can refuse
+                kwargs["headers"] = {"If-Match": auditor.get(url).headers.get("ETag", "")}
+
+            response = getattr(auditor, method)(url, **kwargs)
+
+            expected = 404 if path == "/api/v1/tokens/{token_id}" else 403  # not theirs to see
+            assert response.status_code == expected, (method, url, response.get_json())
+            tried.append((method, path))
+
+    assert len(tried) >= len(WRITE_BODIES)

@@ -3,14 +3,21 @@ right things, and every change is audited."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
 from app.core.audit import AuditEvent
+from app.core.clock import utcnow
 from app.core.errors import Unauthenticated, ValidationFailed
 from app.identity import service
 from app.identity.models import LoginAttempt, User
 from tests.factories import PASSWORD
+
+
+def IN_A_DAY():
+    return utcnow() + timedelta(days=1)
 
 
 def login(session, email, password=PASSWORD):
@@ -142,7 +149,9 @@ def test_a_user_without_a_password_cannot_sign_in_with_an_empty_one(db_session, 
 
 def test_a_token_resolves_to_its_holder_with_its_scopes(db_session, make_user):
     agent = make_user("agent")
-    _, secret = service.issue_token(db_session, None, agent, name="cli", scopes=["ticket:create"])
+    _, secret = service.issue_token(
+        db_session, None, agent, name="cli", scopes=["ticket:create"], expires_at=IN_A_DAY()
+    )
 
     holder = service.user_for_token(db_session, secret)
 
@@ -151,7 +160,9 @@ def test_a_token_resolves_to_its_holder_with_its_scopes(db_session, make_user):
 
 
 def test_a_tampered_token_resolves_to_nobody(db_session, make_user):
-    _, secret = service.issue_token(db_session, None, make_user("agent"), name="cli")
+    _, secret = service.issue_token(
+        db_session, None, make_user("agent"), name="cli", scopes=["*"], expires_at=IN_A_DAY()
+    )
 
     assert (
         service.user_for_token(db_session, secret[:-1] + ("A" if secret[-1] != "A" else "B"))
