@@ -13,7 +13,7 @@ from app.core.actor import set_actor_resolver
 from app.core.db import db
 from app.core.errors import Unauthenticated
 from app.identity.models import User
-from app.identity.service import user_for_token
+from app.identity.service import cached_user, user_for_token
 
 login_manager = LoginManager()
 login_manager.login_view = "identity.login"
@@ -24,7 +24,7 @@ login_manager.login_message_category = "info"
 @login_manager.user_loader
 def _load_session_user(user_id: str) -> User | None:
     try:
-        user = db.session.get(User, int(user_id))
+        user = cached_user(db.session, int(user_id))
     except ValueError:
         return None
     return user if user is not None and user.active else None

@@ -49,6 +49,22 @@ def respond(ticket, status: int = 200):
     return data, status, {"ETag": ticket_etag(ticket)}
 
 
+def commit_and_respond(ticket, status: int = 200):
+    """Commit, then answer with the ticket as it was just written, without reading it back.
+
+    The flush gave the ticket its id and version and nothing changes it in the database
+    afterwards, so the session's objects are kept as they are instead of being expired (which
+    would reload the ticket and everything it shows).
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    return respond(ticket, status)
+
+
 @blp.route("/tickets")
 class Tickets(MethodView):
     @blp.arguments(TicketListArgs, location="query")
@@ -76,8 +92,11 @@ class Tickets(MethodView):
             db.session, actor, query, cursor=args["cursor"], limit=args["limit"]
         )
         now, ratio = utcnow(), service.warning_ratio()
+        people = queues.people_of(db.session, page.items)
         return {
-            "items": [ticket_to_dict(db.session, actor, t, now, ratio) for t in page.items],
+            "items": [
+                ticket_to_dict(db.session, actor, t, now, ratio, people=people) for t in page.items
+            ],
             "next_cursor": page.next_cursor,
         }
 
@@ -86,8 +105,7 @@ class Tickets(MethodView):
     def post(self, body: dict):
         """Report an incident; the priority follows the ITIL impact x urgency matrix."""
         ticket = service.create_ticket(db.session, current_actor(), **body)
-        db.session.commit()
-        return respond(ticket, 201)
+        return commit_and_respond(ticket, 201)
 
 
 @blp.route("/tickets/<ref>")
@@ -105,8 +123,7 @@ class TicketItem(MethodView):
         ticket = service.get_ticket(db.session, actor, ref)
         check_if_match(request.headers.get("If-Match"), ticket_etag(ticket))
         service.update_ticket(db.session, actor, ticket, body)
-        db.session.commit()
-        return respond(ticket)
+        return commit_and_respond(ticket)
 
 
 @blp.route("/tickets/<ref>/transitions")
@@ -125,8 +142,7 @@ class TicketTransitions(MethodView):
             check_if_match(request.headers["If-Match"], ticket_etag(ticket))
         action = body.pop("action")
         transitions.perform(db.session, actor, ticket, action, **body)
-        db.session.commit()
-        return respond(ticket)
+        return commit_and_respond(ticket)
 
 
 def dump_comment(comment) -> dict:

@@ -200,43 +200,52 @@ def person(user) -> dict | None:
     return {"email": user.email, "name": user.name} if user is not None else None
 
 
-def ticket_to_dict(session, actor, ticket, now, warning_ratio: float) -> dict:
-    """The ticket as ``actor`` may see it: support-only fields are left out for requesters."""
+def ticket_to_dict(
+    session,
+    actor,
+    ticket,
+    now,
+    warning_ratio: float,
+    *,
+    people: dict | None = None,
+    summary: bool = False,
+) -> dict:
+    """The ticket as ``actor`` may see it: support-only fields are left out for requesters.
+
+    Reads nothing it can avoid: the module, group and calendar come from the catalogue cache,
+    the SLA from the stored deadlines, the people from ``people`` (a page's reporters and
+    assignees by id, see ``queues.people_of``) when given. With ``summary``, only what a list
+    row shows (no long texts, enhancement links or rating).
+    """
+    from app.catalogue.service import group_ref, module_ref
     from app.core.permissions import Permission, can
     from app.incidents import service, sla
     from app.incidents.lifecycle import allowed_actions
+    from app.incidents.models import format_ref
 
-    clock = sla.clock_view(ticket, now, warning_ratio)
+    module = module_ref(session, ticket.module_id) or ticket.module
+    group = group_ref(session, ticket.group_id)
+    if people is None:
+        reporter, assignee = ticket.reporter, ticket.assignee if ticket.assignee_id else None
+    else:
+        reporter, assignee = people.get(ticket.reporter_id), people.get(ticket.assignee_id)
+    clock = sla.clock_view(ticket, now, warning_ratio, sla.calendar_of(ticket, session))
     data = {
         "ref": ticket.ref,
         "title": ticket.title,
-        "description": ticket.description,
-        "module": ticket.module.code,
-        "module_name": ticket.module.name,
+        "module": module.code,
+        "module_name": module.name,
         "impact": ticket.impact,
         "urgency": ticket.urgency,
         "priority": ticket.priority,
-        "priority_reason": ticket.priority_reason,
         "status": ticket.status,
-        "reporter": person(ticket.reporter),
-        "assignee": person(ticket.assignee),
-        "group": ticket.group.code if ticket.group else None,
+        "reporter": person(reporter),
+        "assignee": person(assignee),
+        "group": group.code if group else None,
         "suggested_priority": ticket.suggested_priority,
-        "prequalification_note": ticket.prequalification_note,
         "resolution_code": ticket.resolution_code,
-        "resolution_note": ticket.resolution_note,
-        "duplicate_of": ticket.duplicate_of.ref if ticket.duplicate_of_id else None,
+        "duplicate_of": format_ref(ticket.duplicate_of_id) if ticket.duplicate_of_id else None,
         "reopen_count": ticket.reopen_count,
-        "enhancements": [link.enhancement_ref for link in ticket.enhancement_links],
-        "satisfaction": (
-            {
-                "rating": ticket.satisfaction.rating,
-                "comment": ticket.satisfaction.comment,
-                "created_at": ticket.satisfaction.created_at,
-            }
-            if ticket.satisfaction
-            else None
-        ),
         "sla": clock.__dict__,
         "allowed_actions": allowed_actions(ticket.status, service.parties(actor, ticket)),
         "created_at": ticket.created_at,
@@ -247,12 +256,29 @@ def ticket_to_dict(session, actor, ticket, now, warning_ratio: float) -> dict:
         "closed_at": ticket.closed_at,
         "version": ticket.version,
     }
+    if not summary:
+        data |= {
+            "description": ticket.description,
+            "priority_reason": ticket.priority_reason,
+            "prequalification_note": ticket.prequalification_note,
+            "resolution_note": ticket.resolution_note,
+            "enhancements": [link.enhancement_ref for link in ticket.enhancement_links],
+            "satisfaction": (
+                {
+                    "rating": ticket.satisfaction.rating,
+                    "comment": ticket.satisfaction.comment,
+                    "created_at": ticket.satisfaction.created_at,
+                }
+                if ticket.satisfaction
+                else None
+            ),
+        }
     if not service.sees_internal(actor, ticket):
         for name in SUPPORT_ONLY:
-            data.pop(name)
+            data.pop(name, None)
         if not can(actor, Permission.TICKET_PREQUALIFY, ticket.module_id):
             for name in KEY_USER_FIELDS:
-                data.pop(name)
+                data.pop(name, None)
     return data
 
 

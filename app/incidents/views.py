@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from app.catalogue.models import SupportGroup
-from app.catalogue.service import list_modules, sla_policies, update_sla_policy
+from app.catalogue.service import list_modules, module_refs, sla_policies, update_sla_policy
 from app.core.clock import utcnow
 from app.core.db import db
 from app.core.errors import StaleWrite, StewardError, ValidationFailed
@@ -126,9 +126,15 @@ def _render_list(template: str, view: str | None, title: str, **extra):
         },
         sort=args["sort"],
     )
-    page = queues.list_tickets(db.session, actor, query, cursor=args["cursor"], limit=args["limit"])
+    page = queues.list_tickets(
+        db.session, actor, query, cursor=args["cursor"], limit=args["limit"], summary=True
+    )
     now, ratio = utcnow(), service.warning_ratio()
-    rows = [ticket_to_dict(db.session, actor, t, now, ratio) for t in page.items]
+    people = queues.people_of(db.session, page.items)
+    rows = [
+        ticket_to_dict(db.session, actor, t, now, ratio, people=people, summary=True)
+        for t in page.items
+    ]
     return render_template(
         template,
         rows=rows,
@@ -136,7 +142,7 @@ def _render_list(template: str, view: str | None, title: str, **extra):
         title=title,
         filters=request.args,
         view=query.view,
-        modules=list_modules(db.session),
+        modules=module_refs(db.session),
         priorities=PRIORITIES,
         statuses=[s.value for s in Status],
         now=now,
