@@ -21,6 +21,7 @@ from app.core import errors, metrics
 from app.core.db import db
 from app.core.i18n import init_i18n
 from app.core.outbox import dispatch_committed
+from app.core.timing import init_server_timing
 
 csrf = CSRFProtect()
 migrate = Migrate()
@@ -79,6 +80,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["steward.api"] = api
     errors.register_error_handlers(app)  # after the Api, so ours answer every error
     metrics.instrument(app)
+    init_server_timing(app)
     init_i18n(app)
 
     from app.identity.auth import init_auth
