@@ -88,6 +88,12 @@ class _FrozenHours(Mapping[int, tuple[Interval, ...]]):
     def __len__(self) -> int:
         return len(self._data)
 
+    def __contains__(self, key: object) -> bool:  # the Mapping default goes through a raise
+        return key in self._data
+
+    def get(self, key: int, default: Any = None) -> Any:
+        return self._data.get(key, default)
+
     def __hash__(self) -> int:
         return self._hash
 

@@ -5,9 +5,11 @@ policies, an API token's holder and roles) is kept in memory per process, in *na
 (``"catalogue"``, ``"identity"``). Domains declare which models feed a namespace with
 :func:`watch`; any ORM write to such a model (flush, or an ORM bulk INSERT/UPDATE/DELETE) bumps
 that namespace's generation in ``cache_generations``, in the writer's own transaction. Readers
-read every generation once per transaction (one small SELECT) and drop what they stored under an
-older one, so a committed change is seen by every process from its next transaction on, and a
-rolled-back change by nobody.
+read every generation once per session (one small SELECT: a request's or a job's session) and
+drop what they stored under an older one, so a committed change is seen by every process from
+its next request on, and a rolled-back change by nobody. A session reads them again after it
+committed a change of its own, after a rollback, and when its reading is over a second old (a
+long-lived session, e.g. a CLI loop, never serves values older than that).
 
 A transaction that itself changed a namespace reads around the cache (it may see its own
 uncommitted change, which must not leak to other requests). Values are stored per database
@@ -18,6 +20,7 @@ the ORM must call :func:`invalidate` in their transaction.
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
@@ -34,7 +37,10 @@ T = TypeVar("T")
 
 # An entry count past which a namespace starts again from empty (a bound, not a policy).
 MAX_ENTRIES = 10_000
+# How long a session may go on trusting the generations it read (when it changed nothing).
+GENERATIONS_MAX_AGE = 1.0
 _GENERATIONS_KEY = "steward.cache_generations"
+_SPACES_KEY = "steward.cache_spaces"
 _CHANGED_KEY = "steward.cache_changed"
 _BUMPED_KEY = "steward.cache_bumped"
 
@@ -69,21 +75,29 @@ _lock = threading.Lock()
 
 
 def _namespace(session: Session, name: str) -> _Namespace:
-    engine = session.get_bind()
-    engine = getattr(engine, "engine", engine)
-    with _lock:
-        spaces = _stores.setdefault(engine, {})
-        return spaces.setdefault(name, _Namespace())
+    spaces = session.info.get(_SPACES_KEY)
+    if spaces is None:
+        engine = session.get_bind()
+        engine = getattr(engine, "engine", engine)
+        with _lock:
+            spaces = _stores.setdefault(engine, {})
+        session.info[_SPACES_KEY] = spaces
+    space = spaces.get(name)
+    if space is None:
+        with _lock:
+            space = spaces.setdefault(name, _Namespace())
+    return space
 
 
 def generations(session: Session) -> dict[str, int]:
-    """Every namespace's generation, read once per transaction of ``session``."""
+    """Every namespace's generation, as last read by ``session`` (see the module docstring)."""
     known = session.info.get(_GENERATIONS_KEY)
-    if known is None:
+    now = time.monotonic()
+    if known is None or now - known[0] > GENERATIONS_MAX_AGE:
         rows = session.execute(select(CacheGeneration.name, CacheGeneration.generation))
-        known = {name: generation for name, generation in rows}
+        known = (now, {name: generation for name, generation in rows})
         session.info[_GENERATIONS_KEY] = known
-    return known
+    return known[1]
 
 
 def cached(session: Session, namespace: str, key: Hashable, load: Callable[[], T]) -> T:
@@ -153,8 +167,14 @@ def _changes_in_bulk_statements(state: ORMExecuteState) -> None:
         invalidate(state.session, namespace)
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_transaction(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        for key in (_GENERATIONS_KEY, _CHANGED_KEY, _BUMPED_KEY):
-            session.info.pop(key, None)
+@event.listens_for(Session, "after_commit")
+def _forget_after_commit(session: Session) -> None:
+    if session.info.pop(_BUMPED_KEY, None):  # this session changed what others cache: re-read
+        session.info.pop(_GENERATIONS_KEY, None)
+    session.info.pop(_CHANGED_KEY, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    for key in (_GENERATIONS_KEY, _CHANGED_KEY, _BUMPED_KEY):
+        session.info.pop(key, None)

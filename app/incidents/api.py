@@ -29,6 +29,7 @@ from app.incidents.schemas import (
     TicketSchema,
     TransitionSchema,
     history_to_dicts,
+    json_response,
     person,
     ticket_to_dict,
 )
@@ -46,7 +47,7 @@ def ticket_etag(ticket) -> str:
 
 def respond(ticket, status: int = 200):
     data = ticket_to_dict(db.session, current_actor(), ticket, utcnow(), service.warning_ratio())
-    return data, status, {"ETag": ticket_etag(ticket)}
+    return json_response(data, status, {"ETag": ticket_etag(ticket)})
 
 
 def commit_and_respond(ticket, status: int = 200):
@@ -88,17 +89,24 @@ class Tickets(MethodView):
             },
             sort=args["sort"],
         )
-        page = queues.list_tickets(
+        rows = queues.list_ticket_rows(
             db.session, actor, query, cursor=args["cursor"], limit=args["limit"]
         )
         now, ratio = utcnow(), service.warning_ratio()
-        people = queues.people_of(db.session, page.items)
-        return {
-            "items": [
-                ticket_to_dict(db.session, actor, t, now, ratio, people=people) for t in page.items
-            ],
-            "next_cursor": page.next_cursor,
-        }
+        items = [
+            ticket_to_dict(
+                db.session,
+                actor,
+                t,
+                now,
+                ratio,
+                people=rows.people,
+                links=rows.links,
+                ratings=rows.ratings,
+            )
+            for t in rows.page.items
+        ]
+        return json_response({"items": items, "next_cursor": rows.page.next_cursor})
 
     @blp.arguments(TicketCreateSchema, example=TicketCreateSchema.Meta.example)
     @blp.response(201, TicketSchema)

@@ -15,18 +15,41 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, false, func, or_, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    false,
+    func,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, defer, lazyload
 
 from app.catalogue.models import SupportGroup, support_group_members
 from app.catalogue.service import module_ref_by_code
 from app.core.clock import utcnow
+from app.core.db import UTCDateTime
 from app.core.errors import ValidationFailed
 from app.core.pagination import Page, SortKey, paginate
 from app.core.permissions import Permission, module_scope
 from app.identity.models import User
 from app.incidents.lifecycle import Status
-from app.incidents.models import NEVER, OPEN_STATUS_VALUES, Comment, Ticket, due_key
+from app.incidents.models import (
+    NEVER,
+    OPEN_STATUS_VALUES,
+    Comment,
+    EnhancementLink,
+    Satisfaction,
+    Ticket,
+    due_key,
+)
 from app.incidents.service import visibility_filter
 
 # Statuses written inline (not as bound parameters): the partial indexes on open tickets must
@@ -114,24 +137,29 @@ def at_risk_clause(now: datetime):
     )
 
 
-def _view_clause(view: str, actor: User, now: datetime):
-    mine = Ticket.assignee_id == actor.id
-    my_groups = select(support_group_members.c.group_id).where(
+def _my_groups(actor: User):
+    return select(support_group_members.c.group_id).where(
         support_group_members.c.user_id == actor.id
     )
-    clauses = {
-        "open": is_open(),
-        "all": and_(True),
-        "unassigned": and_(is_open(), Ticket.assignee_id.is_(None)),
-        "mine": and_(is_open(), mine),
-        "my_group": and_(is_open(), Ticket.group_id.in_(my_groups)),
-        "breaching_soon": at_risk_clause(now),
-        "breached": and_(is_open(), breached_clause(now)),
-        "waiting": Ticket.status == Status.WAITING,
-        "reported_by_me": Ticket.reporter_id == actor.id,
-        "resolved": Ticket.status == Status.RESOLVED,
-    }
-    return clauses[view]
+
+
+# Each view's condition, built only for the view asked for.
+_VIEW_CLAUSES = {
+    "open": lambda actor, now: is_open(),
+    "all": lambda actor, now: and_(True),
+    "unassigned": lambda actor, now: and_(is_open(), Ticket.assignee_id.is_(None)),
+    "mine": lambda actor, now: and_(is_open(), Ticket.assignee_id == actor.id),
+    "my_group": lambda actor, now: and_(is_open(), Ticket.group_id.in_(_my_groups(actor))),
+    "breaching_soon": lambda actor, now: at_risk_clause(now),
+    "breached": lambda actor, now: and_(is_open(), breached_clause(now)),
+    "waiting": lambda actor, now: Ticket.status == Status.WAITING,
+    "reported_by_me": lambda actor, now: Ticket.reporter_id == actor.id,
+    "resolved": lambda actor, now: Ticket.status == Status.RESOLVED,
+}
+
+
+def _view_clause(view: str, actor: User, now: datetime):
+    return _VIEW_CLAUSES[view](actor, now)
 
 
 def _people_clause(session: Session, value: str, actor: User):
@@ -189,6 +217,10 @@ def build_query(session: Session, actor: User, query: TicketQuery) -> Select:
         .where(visibility_filter(actor))
         .options(*(lazyload(r) for r in LIST_RELATIONS))
     )
+    return _filtered(session, actor, query, stmt, now)
+
+
+def _filtered(session: Session, actor: User, query: TicketQuery, stmt: Select, now: datetime):
     if query.view:
         stmt = stmt.where(_view_clause(query.view, actor, now))
     if query.status:
@@ -233,6 +265,13 @@ def sort_keys(sort: str) -> list[SortKey]:
     ]
 
 
+def _check(query: TicketQuery) -> None:
+    if query.view and query.view not in VIEWS:
+        raise ValidationFailed("Unknown queue.", errors={"view": [f"One of: {', '.join(VIEWS)}."]})
+    if query.sort not in SORTS:
+        raise ValidationFailed("Unknown sort.", errors={"sort": [f"One of: {', '.join(SORTS)}."]})
+
+
 def list_tickets(
     session: Session,
     actor: User,
@@ -242,28 +281,95 @@ def list_tickets(
     limit: int,
     summary: bool = False,
 ) -> Page:
-    """One page of the tickets ``actor`` may see, filtered and sorted.
+    """One page of the tickets ``actor`` may see, filtered and sorted, as ORM objects.
 
     With ``summary`` the page holds what a list of rows shows (no long texts, links or rating).
     """
-    if query.view and query.view not in VIEWS:
-        raise ValidationFailed("Unknown queue.", errors={"view": [f"One of: {', '.join(VIEWS)}."]})
-    if query.sort not in SORTS:
-        raise ValidationFailed("Unknown sort.", errors={"sort": [f"One of: {', '.join(SORTS)}."]})
+    _check(query)
     stmt = build_query(session, actor, query)
     if summary:
         stmt = stmt.options(*SUMMARY_ONLY)
     return paginate(session, stmt, sort_keys(query.sort), cursor, limit)
 
 
-def people_of(session: Session, tickets: list[Ticket]) -> dict[int, User]:
-    """The reporters and assignees of ``tickets``, in one query (already loaded ones reused)."""
+_TICKETS = Ticket.__table__.c
+ROW_COLUMNS = tuple(_TICKETS)
+SUMMARY_COLUMNS = tuple(
+    c
+    for c in _TICKETS
+    if c.name not in {"description", "resolution_note", "prequalification_note", "priority_reason"}
+)
+
+
+@dataclass
+class TicketRows:
+    """A page of tickets as plain rows (attribute access like a ticket's), and what they show
+    from other tables, each loaded in one query for the whole page."""
+
+    page: Page
+    people: dict[int, Any]
+    links: dict[int, list[str]]
+    ratings: dict[int, Any]
+
+
+def list_ticket_rows(
+    session: Session,
+    actor: User,
+    query: TicketQuery,
+    *,
+    cursor: str | None,
+    limit: int,
+    summary: bool = False,
+) -> TicketRows:
+    """One page of the tickets ``actor`` may see, read as rows (no ORM objects to build): one
+    query for the page, one for its people, and (unless ``summary``) one each for its
+    enhancement links and ratings. The module, group and calendar come from the cache."""
+    _check(query)
+    columns = SUMMARY_COLUMNS if summary else ROW_COLUMNS
+    stmt = _filtered(
+        session, actor, query, select(*columns).where(visibility_filter(actor)), utcnow()
+    )
+    page = paginate(session, stmt, sort_keys(query.sort), cursor, limit, rows=True)
+    ids = [row.id for row in page.items]
+    links: dict[int, list[str]] = {}
+    ratings: dict[int, Any] = {}
+    if ids and not summary:
+        # links and ratings in one round trip: a row is one or the other
+        links_part = select(
+            EnhancementLink.ticket_id,
+            EnhancementLink.id.label("link_id"),
+            EnhancementLink.enhancement_ref,
+            cast(null(), Integer).label("rating"),
+            cast(null(), Text).label("comment"),
+            cast(null(), UTCDateTime()).label("created_at"),
+        ).where(EnhancementLink.ticket_id.in_(ids))
+        ratings_part = select(
+            Satisfaction.ticket_id,
+            cast(null(), Integer),
+            cast(null(), String),
+            Satisfaction.rating,
+            Satisfaction.comment,
+            Satisfaction.created_at,
+        ).where(Satisfaction.ticket_id.in_(ids))
+        both = union_all(links_part, ratings_part).subquery()
+        for row in session.execute(select(both).order_by(both.c.link_id)):
+            if row.enhancement_ref is not None:
+                links.setdefault(row.ticket_id, []).append(row.enhancement_ref)
+            else:
+                ratings[row.ticket_id] = row
+    return TicketRows(page, people_of(session, page.items), links, ratings)
+
+
+def people_of(session: Session, tickets: list) -> dict[int, Any]:
+    """The reporters and assignees of ``tickets`` (id, email, name), in one query."""
     wanted = {t.reporter_id for t in tickets} | {t.assignee_id for t in tickets}
     wanted.discard(None)
     if not wanted:
         return {}
-    users = session.scalars(select(User).where(User.id.in_(sorted(wanted))).options(lazyload("*")))
-    return {user.id: user for user in users}
+    rows = session.execute(
+        select(User.id, User.email, User.name).where(User.id.in_(sorted(wanted)))
+    )
+    return {row.id: row for row in rows}
 
 
 def queue_counts(session: Session, actor: User) -> dict[str, Any]:

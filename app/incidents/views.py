@@ -126,13 +126,13 @@ def _render_list(template: str, view: str | None, title: str, **extra):
         },
         sort=args["sort"],
     )
-    page = queues.list_tickets(
+    found = queues.list_ticket_rows(
         db.session, actor, query, cursor=args["cursor"], limit=args["limit"], summary=True
     )
+    page = found.page
     now, ratio = utcnow(), service.warning_ratio()
-    people = queues.people_of(db.session, page.items)
     rows = [
-        ticket_to_dict(db.session, actor, t, now, ratio, people=people, summary=True)
+        ticket_to_dict(db.session, actor, t, now, ratio, people=found.people, summary=True)
         for t in page.items
     ]
     return render_template(

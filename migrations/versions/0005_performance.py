@@ -21,7 +21,7 @@ down_revision = '0003'
 branch_labels = None
 depends_on = None
 
-OPEN = "status IN ('new', 'triaged', 'in_progress', 'waiting_on_requester')"
+OPEN_STATUSES = ("new", "triaged", "in_progress", "waiting_on_requester")
 # (name, leading columns, partial on open statuses)
 DUE_INDEXES = [
     ("ix_tickets_open_due", [], True),
@@ -32,6 +32,14 @@ DUE_INDEXES = [
     ("ix_tickets_reporter_due", ["reporter_id"], False),
     ("ix_tickets_module_due", ["module_id"], False),
 ]
+
+
+def _open() -> str:
+    """Open statuses; on PostgreSQL in the form it prints back (so a dump restores it as is)."""
+    if op.get_bind().dialect.name == "postgresql":
+        values = ", ".join(f"'{s}'::text" for s in OPEN_STATUSES)
+        return f"status::text = ANY (ARRAY[{values}])"
+    return f"status IN ({', '.join(repr(s) for s in OPEN_STATUSES)})"
 
 
 def _never() -> str:
@@ -52,7 +60,7 @@ def upgrade():
     due = f"coalesce(next_due_at, {_never()})"
     for name, leading, open_only in DUE_INDEXES:
         columns = ", ".join([*leading, due, "id"])
-        where = f" WHERE {OPEN}" if open_only else ""
+        where = f" WHERE {_open()}" if open_only else ""
         op.execute(f"CREATE INDEX {name} ON tickets ({columns}){where}")
     if op.get_bind().dialect.name == "postgresql":
         op.execute(

@@ -429,3 +429,28 @@ def test_the_open_statuses_of_the_indexes_are_the_lifecycles():
     from app.incidents.models import OPEN_STATUS_VALUES
 
     assert set(OPEN_STATUS_VALUES) == {s.value for s in OPEN_STATUSES}
+
+
+def test_a_page_shows_each_tickets_enhancements_and_rating(board, alex, as_):
+    rita = as_(board.rita)
+    assert (
+        alex.post(
+            f"/api/v1/tickets/{board.pricing}/enhancements", json={"enhancement": "ENH-000045"}
+        ).status_code
+        == 200
+    )
+    alex.post(f"/api/v1/tickets/{board.pricing}/enhancements", json={"enhancement": "ENH-000046"})
+    assert (
+        rita.post(
+            f"/api/v1/tickets/{board.pricing}/satisfaction", json={"rating": 4, "comment": "Quick."}
+        ).status_code
+        == 201
+    )
+
+    items = {i["ref"]: i for i in alex.get("/api/v1/tickets").get_json()["items"]}
+
+    assert items[board.pricing]["enhancements"] == ["ENH-000045", "ENH-000046"]
+    assert items[board.pricing]["satisfaction"]["rating"] == 4
+    assert items[board.pricing]["satisfaction"]["comment"] == "Quick."
+    assert items[board.quotation]["enhancements"] == []
+    assert items[board.quotation]["satisfaction"] is None
