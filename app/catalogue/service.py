@@ -485,6 +485,35 @@ def _load_calendar(session: Session, calendar_id: int | None) -> WorkingCalendar
     return to_working_calendar_parts(row.timezone, row.working_hours, days)
 
 
+class CatalogueView:
+    """The cached catalogue as one request sees it: for pages that look up the module, group
+    and calendar of many tickets, each lookup a dictionary read."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._catalogue = _catalogue(session)
+        self._calendars: dict[int | None, WorkingCalendar] = {}
+
+    def module(self, module_id: int) -> ModuleRef | None:
+        return self._catalogue.modules.get(module_id)
+
+    def group(self, group_id: int | None) -> GroupRef | None:
+        return self._catalogue.groups.get(group_id) if group_id is not None else None
+
+    def calendar(self, module_id: int | None) -> WorkingCalendar:
+        module = self._catalogue.modules.get(module_id) if module_id is not None else None
+        calendar_id = module.calendar_id if module else None
+        found = self._calendars.get(calendar_id)
+        if found is None:
+            found = self._calendars[calendar_id] = cache.cached(
+                self._session,
+                CACHE,
+                ("calendar", calendar_id),
+                lambda: _load_calendar(self._session, calendar_id),
+            )
+        return found
+
+
 def sla_targets(session: Session) -> dict[str, SlaTargets]:
     """The SLA targets of every priority (cached; the defaults are created when missing)."""
     targets = cache.cached(session, CACHE, "sla", lambda: _load_sla_targets(session))

@@ -6,6 +6,7 @@ from flask import request, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from app.catalogue.service import CatalogueView
 from app.core.clock import utcnow
 from app.core.db import db
 from app.core.errors import ValidationFailed
@@ -93,9 +94,11 @@ class Tickets(MethodView):
             db.session, actor, query, cursor=args["cursor"], limit=args["limit"]
         )
         now, ratio = utcnow(), service.warning_ratio()
+        session = db.session()
+        catalogue = CatalogueView(session)
         items = [
             ticket_to_dict(
-                db.session,
+                session,
                 actor,
                 t,
                 now,
@@ -103,6 +106,7 @@ class Tickets(MethodView):
                 people=rows.people,
                 links=rows.links,
                 ratings=rows.ratings,
+                catalogue=catalogue,
             )
             for t in rows.page.items
         ]

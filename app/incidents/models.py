@@ -7,6 +7,7 @@ that queues sort and filter on indexed columns and the SLA scan is a cheap index
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.ext.compiler import compiles
@@ -30,6 +31,8 @@ class NeverDue(ColumnElement[datetime]):
     """
 
     type = UTCDateTime()
+    # a constant: no state to traverse, so statements using it stay in the compiled cache
+    _traverse_internals: ClassVar[list] = []
     inherit_cache = True
 
 

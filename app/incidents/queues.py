@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    any_,
     bindparam,
     cast,
     false,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, defer, lazyload
 
 from app.catalogue.models import SupportGroup, support_group_members
@@ -342,7 +344,7 @@ def list_ticket_rows(
             cast(null(), Integer).label("rating"),
             cast(null(), Text).label("comment"),
             cast(null(), UTCDateTime()).label("created_at"),
-        ).where(EnhancementLink.ticket_id.in_(ids))
+        ).where(_among(session, EnhancementLink.ticket_id, ids))
         ratings_part = select(
             Satisfaction.ticket_id,
             cast(null(), Integer),
@@ -350,7 +352,7 @@ def list_ticket_rows(
             Satisfaction.rating,
             Satisfaction.comment,
             Satisfaction.created_at,
-        ).where(Satisfaction.ticket_id.in_(ids))
+        ).where(_among(session, Satisfaction.ticket_id, ids))
         both = union_all(links_part, ratings_part).subquery()
         for row in session.execute(select(both).order_by(both.c.link_id)):
             if row.enhancement_ref is not None:
@@ -360,6 +362,15 @@ def list_ticket_rows(
     return TicketRows(page, people_of(session, page.items), links, ratings)
 
 
+def _among(session: Session, column, ids: list[int]):
+    """``column IN ids``; on PostgreSQL as ``= ANY(:array)``, one parameter whatever the
+    count, so the driver's parsed-statement cache keeps the query (it skips those with more
+    than 50 parameters)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer), unique=True))
+    return column.in_(ids)
+
+
 def people_of(session: Session, tickets: list) -> dict[int, Any]:
     """The reporters and assignees of ``tickets`` (id, email, name), in one query."""
     wanted = {t.reporter_id for t in tickets} | {t.assignee_id for t in tickets}
@@ -367,7 +378,7 @@ def people_of(session: Session, tickets: list) -> dict[int, Any]:
     if not wanted:
         return {}
     rows = session.execute(
-        select(User.id, User.email, User.name).where(User.id.in_(sorted(wanted)))
+        select(User.id, User.email, User.name).where(_among(session, User.id, sorted(wanted)))
     )
     return {row.id: row for row in rows}
 

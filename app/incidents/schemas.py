@@ -215,6 +215,7 @@ def ticket_to_dict(
     links: dict | None = None,
     ratings: dict | None = None,
     summary: bool = False,
+    catalogue=None,
 ) -> dict:
     """The ticket (an ORM object, or a row of ``queues.list_ticket_rows``) as ``actor`` may
     see it: support-only fields are left out for requesters.
@@ -223,20 +224,22 @@ def ticket_to_dict(
     the SLA from the stored deadlines; for a page of rows, the people, enhancement links and
     ratings come from ``people``, ``links`` and ``ratings`` (by id, loaded once per page).
     With ``summary``, only what a list row shows (no long texts, enhancement links or rating).
+    A page passes one ``catalogue`` (``CatalogueView``) for all its tickets.
     """
-    from app.catalogue.service import group_ref, module_ref
+    from app.catalogue.service import CatalogueView
     from app.core.permissions import Permission, can
     from app.incidents import service, sla
     from app.incidents.lifecycle import allowed_actions
     from app.incidents.models import format_ref
 
-    module = module_ref(session, ticket.module_id) or ticket.module
-    group = group_ref(session, ticket.group_id)
+    catalogue = catalogue or CatalogueView(session)
+    module = catalogue.module(ticket.module_id) or ticket.module
+    group = catalogue.group(ticket.group_id)
     if people is None:
         reporter, assignee = ticket.reporter, ticket.assignee if ticket.assignee_id else None
     else:
         reporter, assignee = people.get(ticket.reporter_id), people.get(ticket.assignee_id)
-    clock = sla.clock_view(ticket, now, warning_ratio, sla.calendar_of(ticket, session))
+    clock = sla.clock_view(ticket, now, warning_ratio, sla.calendar_of(ticket, session, catalogue))
     data = {
         "ref": format_ref(ticket.id),
         "title": ticket.title,

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, object_session
 
-from app.catalogue.service import calendar_of_module, working_calendar
+from app.catalogue.service import CatalogueView, calendar_of_module, working_calendar
 from app.core.business_time import WorkingCalendar, add_business_time, business_time_between
 from app.incidents.lifecycle import OPEN_STATUSES, Status
 from app.incidents.models import Ticket
@@ -47,10 +47,14 @@ def priority_for(impact: str, urgency: str) -> str:
 AROUND_THE_CLOCK = WorkingCalendar.always_open("UTC")
 
 
-def calendar_of(ticket: Ticket, session: Session | None = None) -> WorkingCalendar:
+def calendar_of(
+    ticket: Ticket, session: Session | None = None, catalogue: CatalogueView | None = None
+) -> WorkingCalendar:
     """The calendar the ticket's clocks count in (from the catalogue cache)."""
     if not ticket.sla_business_hours:
         return AROUND_THE_CLOCK
+    if catalogue is not None:
+        return catalogue.calendar(ticket.module_id)
     session = session or object_session(ticket)
     if session is None or ticket.module_id is None:  # not in a session yet: its module says
         return working_calendar(ticket.module.calendar if ticket.module else None)

@@ -13,7 +13,13 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from app.catalogue.models import SupportGroup
-from app.catalogue.service import list_modules, module_refs, sla_policies, update_sla_policy
+from app.catalogue.service import (
+    CatalogueView,
+    list_modules,
+    module_refs,
+    sla_policies,
+    update_sla_policy,
+)
 from app.core.clock import utcnow
 from app.core.db import db
 from app.core.errors import StaleWrite, StewardError, ValidationFailed
@@ -131,8 +137,12 @@ def _render_list(template: str, view: str | None, title: str, **extra):
     )
     page = found.page
     now, ratio = utcnow(), service.warning_ratio()
+    session = db.session()
+    catalogue = CatalogueView(session)
     rows = [
-        ticket_to_dict(db.session, actor, t, now, ratio, people=found.people, summary=True)
+        ticket_to_dict(
+            session, actor, t, now, ratio, people=found.people, summary=True, catalogue=catalogue
+        )
         for t in page.items
     ]
     return render_template(
