@@ -66,6 +66,8 @@ _MIDNIGHT = time(0)
 # Offsets are sampled this often when looking for DST transitions around a day; two
 # transitions closer together than this (never seen in the tz database) would be missed.
 _SAMPLE_STEP = timedelta(hours=6)
+# Local days whose layout a calendar keeps at hand (a bound: a long-lived calendar starts over).
+_DAYS_KEPT = 4096
 # Below this many local days between two instants, walking the days is cheaper than the rest.
 _WALK_DAYS = 7
 
@@ -131,6 +133,7 @@ class WorkingCalendar:
         object.__setattr__(self, "_nominal", nominal)
         object.__setattr__(self, "_week", sum(nominal, _ZERO))
         object.__setattr__(self, "_special", _SpecialDays.EMPTY)
+        object.__setattr__(self, "_days", {})
 
     @classmethod
     def always_open(cls, timezone: str = "UTC") -> WorkingCalendar:
@@ -154,9 +157,17 @@ class WorkingCalendar:
 
     def _pieces(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """Working intervals of local date ``day`` as naive-UTC pairs (cached per calendar)."""
-        if day.weekday() not in self.hours or day in self.holidays:
-            return ()
-        return _open_day_pieces(self, day)
+        days: dict[date, tuple[tuple[datetime, datetime], ...]] = self.__dict__["_days"]
+        found = days.get(day)
+        if found is None:
+            if day.weekday() not in self.hours or day in self.holidays:
+                found = ()
+            else:
+                found = _open_day_pieces(self, day)
+            if len(days) >= _DAYS_KEPT:
+                days.clear()
+            days[day] = found
+        return found
 
     def _local_wall(self, utc_naive: datetime) -> datetime:
         """The naive local wall-clock reading at a naive-UTC instant."""

@@ -139,6 +139,10 @@ _DUE = due_key(Ticket.__table__.c.next_due_at)
 _ID = Ticket.__table__.c.id
 _STATUS = Ticket.__table__.c.status
 Index("ix_tickets_open_due", _DUE, _ID, **_open_only(_STATUS))
+_UNASSIGNED = _STATUS.in_(OPEN_STATUS_VALUES) & Ticket.__table__.c.assignee_id.is_(None)
+Index(
+    "ix_tickets_unassigned_due", _DUE, _ID, postgresql_where=_UNASSIGNED, sqlite_where=_UNASSIGNED
+)
 Index("ix_tickets_due", _DUE, _ID)
 Index("ix_tickets_status_due_key", _STATUS, _DUE, _ID)
 Index(

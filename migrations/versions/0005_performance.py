@@ -22,9 +22,10 @@ branch_labels = None
 depends_on = None
 
 OPEN_STATUSES = ("new", "triaged", "in_progress", "waiting_on_requester")
-# (name, leading columns, partial on open statuses)
+# (name, leading columns, partial on open statuses [and unassigned])
 DUE_INDEXES = [
     ("ix_tickets_open_due", [], True),
+    ("ix_tickets_unassigned_due", [], "unassigned"),
     ("ix_tickets_due", [], False),
     ("ix_tickets_status_due_key", ["status"], False),
     ("ix_tickets_assignee_open_due", ["assignee_id"], True),
@@ -61,6 +62,8 @@ def upgrade():
     for name, leading, open_only in DUE_INDEXES:
         columns = ", ".join([*leading, due, "id"])
         where = f" WHERE {_open()}" if open_only else ""
+        if open_only == "unassigned":
+            where += " AND assignee_id IS NULL"
         op.execute(f"CREATE INDEX {name} ON tickets ({columns}){where}")
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
