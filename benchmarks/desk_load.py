@@ -449,7 +449,8 @@ def profile_requests(url: str, credentials: dict[str, list[str]], queue_prefix: 
             call()
         profiler.stop()
         path = out / f"desk_load_profile_{name}.txt"
-        path.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+        text = profiler.output_text(unicode=False, color=False, show_all=False)
+        path.write_text(text.replace(f"{ROOT}/", ""))  # no machine's paths in the results
         written[name] = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
     return written
 
@@ -553,6 +554,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=ROOT,
         help="serve Steward from this checkout (e.g. an export of an older commit)",
     )
+    parser.add_argument(
+        "--steward-label", help="how the results name --steward-dir (e.g. the commit it holds)"
+    )
     parser.add_argument("--no-profile", dest="profile", action="store_false")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR)
     parser.add_argument("--name", default="desk_load", help="results file name")
@@ -581,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
             "rounds": args.rounds,
             "max_requests": args.max_requests,
             "page": PAGE,
-            "steward_dir": "." if steward_dir == ROOT else str(steward_dir),
+            "steward_dir": "." if steward_dir == ROOT else args.steward_label or steward_dir.name,
             "workers": 2,
         },
         "environment": server_environment(),

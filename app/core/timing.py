@@ -20,14 +20,14 @@ _STARTED = "steward.statement_started"
 
 
 def _statement_started(conn, cursor, statement, parameters, context, executemany) -> None:
-    conn.info.setdefault(_STARTED, []).append(time.perf_counter())
+    conn.info[_STARTED] = time.perf_counter()
 
 
 def _statement_finished(conn, cursor, statement, parameters, context, executemany) -> None:
-    started = conn.info.get(_STARTED)
-    if not started:
+    started = conn.info.pop(_STARTED, None)
+    if started is None:
         return
-    elapsed = time.perf_counter() - started.pop()
+    elapsed = time.perf_counter() - started
     if has_app_context():
         stats = g.get(_STATS)
         if stats is not None:

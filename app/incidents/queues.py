@@ -75,6 +75,7 @@ VIEWS = (
 LIST_RELATIONS = (Ticket.module, Ticket.reporter, Ticket.assignee, Ticket.group)
 TAB_VIEWS = ("unassigned", "mine", "my_group", "breaching_soon", "breached", "waiting")
 SORTS = ("due", "created", "-created", "updated")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: a longer "reference" cannot name a ticket
 REF_QUERY = re.compile(r"^\s*INC-?0*(\d{1,12})\s*$", re.IGNORECASE)
 # A list shows these columns only (pages of rows, not whole tickets): the long texts stay out.
 SUMMARY_ONLY = (
@@ -208,7 +209,7 @@ def search_clause(session: Session, actor: User, text: str):
         in_comments,
     ]
     reference = REF_QUERY.match(text)
-    if reference:
+    if reference and int(reference.group(1)) <= MAX_ID:
         parts.append(Ticket.id == int(reference.group(1)))
     return or_(*parts)
 

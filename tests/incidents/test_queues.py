@@ -454,3 +454,7 @@ def test_a_page_shows_each_tickets_enhancements_and_rating(board, alex, as_):
     assert items[board.pricing]["satisfaction"]["comment"] == "Quick."
     assert items[board.quotation]["enhancements"] == []
     assert items[board.quotation]["satisfaction"] is None
+
+
+def test_a_reference_beyond_any_ticket_number_finds_nothing_and_is_no_error(board, alex):
+    assert listed(alex, q="INC-999999999999") == []
