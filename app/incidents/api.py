@@ -6,7 +6,6 @@ from flask import request, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.catalogue.service import CatalogueView
 from app.core.clock import utcnow
 from app.core.db import db
 from app.core.errors import ValidationFailed
@@ -21,6 +20,7 @@ from app.incidents.schemas import (
     CommentSchema,
     HistoryList,
     LinkSchema,
+    ListContext,
     PrequalifySchema,
     SatisfactionSchema,
     TicketCreateSchema,
@@ -95,7 +95,7 @@ class Tickets(MethodView):
         )
         now, ratio = utcnow(), service.warning_ratio()
         session = db.session()
-        catalogue = CatalogueView(session)
+        catalogue = ListContext(session)
         items = [
             ticket_to_dict(
                 session,

@@ -9,8 +9,12 @@ from flask import Response
 from marshmallow import Schema, fields, validate
 from webargs.fields import DelimitedList
 
+from app.catalogue.service import CatalogueView
+from app.core.permissions import Permission, can
 from app.core.schemas import PageArgs
-from app.incidents.lifecycle import Action, Status
+from app.incidents import service, sla
+from app.incidents.lifecycle import Action, Status, allowed_actions
+from app.incidents.models import format_ref
 from app.incidents.queues import SORTS, VIEWS
 from app.incidents.sla import LEVELS, PRIORITIES
 from app.incidents.transitions import RESOLUTION_CODES
@@ -224,15 +228,10 @@ def ticket_to_dict(
     the SLA from the stored deadlines; for a page of rows, the people, enhancement links and
     ratings come from ``people``, ``links`` and ``ratings`` (by id, loaded once per page).
     With ``summary``, only what a list row shows (no long texts, enhancement links or rating).
-    A page passes one ``catalogue`` (``CatalogueView``) for all its tickets.
+    A page passes one ``catalogue`` (``ListContext``) for all its tickets.
     """
-    from app.catalogue.service import CatalogueView
-    from app.core.permissions import Permission, can
-    from app.incidents import service, sla
-    from app.incidents.lifecycle import allowed_actions
-    from app.incidents.models import format_ref
 
-    catalogue = catalogue or CatalogueView(session)
+    catalogue = catalogue or ListContext(session)
     module = catalogue.module(ticket.module_id) or ticket.module
     group = catalogue.group(ticket.group_id)
     if people is None:
@@ -257,7 +256,7 @@ def ticket_to_dict(
         "duplicate_of": format_ref(ticket.duplicate_of_id) if ticket.duplicate_of_id else None,
         "reopen_count": ticket.reopen_count,
         "sla": clock.__dict__,
-        "allowed_actions": allowed_actions(ticket.status, service.parties(actor, ticket)),
+        "allowed_actions": _actions(catalogue, actor, ticket),
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
         "triaged_at": ticket.triaged_at,
@@ -288,13 +287,48 @@ def ticket_to_dict(
                 else None
             ),
         }
-    if not service.sees_internal(actor, ticket):
+    internal, prequalifies = _grants(catalogue, actor, ticket)
+    if not internal:
         for name in SUPPORT_ONLY:
             data.pop(name, None)
-        if not can(actor, Permission.TICKET_PREQUALIFY, ticket.module_id):
+        if not prequalifies:
             for name in KEY_USER_FIELDS:
                 data.pop(name, None)
     return data
+
+
+class ListContext(CatalogueView):
+    """What the tickets of one page (one viewer) share: the catalogue, and the answers of the
+    permission policy, which depend on the module (and on being the reporter), not the ticket."""
+
+    def __init__(self, session) -> None:
+        super().__init__(session)
+        self.grants: dict[int, tuple[bool, bool]] = {}
+        self.actions: dict[tuple, list[str]] = {}
+
+
+def _grants(context: ListContext, actor, ticket) -> tuple[bool, bool]:
+    """(sees internal fields, may pre-qualify) in the ticket's module."""
+
+    found = context.grants.get(ticket.module_id)
+    if found is None:
+        found = context.grants[ticket.module_id] = (
+            service.sees_internal(actor, ticket),
+            can(actor, Permission.TICKET_PREQUALIFY, ticket.module_id),
+        )
+    return found
+
+
+def _actions(context: ListContext, actor, ticket) -> list[str]:
+    """The actions ``actor`` may take on ``ticket`` (the state machine asked once per module,
+    reporter and status)."""
+
+    key = (ticket.module_id, ticket.reporter_id == actor.id, ticket.status)
+    found = context.actions.get(key)
+    if found is None:
+        found = allowed_actions(ticket.status, service.parties(actor, ticket))
+        context.actions[key] = found
+    return list(found)
 
 
 def _json_default(value):

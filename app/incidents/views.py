@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from app.catalogue.models import SupportGroup
 from app.catalogue.service import (
-    CatalogueView,
     list_modules,
     module_refs,
     sla_policies,
@@ -29,7 +28,7 @@ from app.identity.auth import current_actor
 from app.identity.models import RoleAssignment, User
 from app.incidents import attachments, conversation, queues, service, transitions
 from app.incidents.lifecycle import Status
-from app.incidents.schemas import TicketListArgs, history_to_dicts, ticket_to_dict
+from app.incidents.schemas import ListContext, TicketListArgs, history_to_dicts, ticket_to_dict
 from app.incidents.sla import LEVELS, PRIORITIES
 
 blueprint = Blueprint("incidents", __name__)
@@ -138,7 +137,7 @@ def _render_list(template: str, view: str | None, title: str, **extra):
     page = found.page
     now, ratio = utcnow(), service.warning_ratio()
     session = db.session()
-    catalogue = CatalogueView(session)
+    catalogue = ListContext(session)
     rows = [
         ticket_to_dict(
             session, actor, t, now, ratio, people=found.people, summary=True, catalogue=catalogue
