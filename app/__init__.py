@@ -26,6 +26,7 @@ from app.core.i18n import init_i18n
 from app.core.openapi import StewardApi
 from app.core.outbox import dispatch_committed
 from app.core.security_headers import init_security_headers
+from app.core.timing import init_server_timing
 
 csrf = CSRFProtect()
 migrate = Migrate()
@@ -85,8 +86,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
-    # Order of the request hooks: the edge checks first, then the session (an ended one
-    # empties the cookie that holds the CSRF secret), then CSRF.
+    # Order of the request hooks: timing (it counts everything), the edge checks, then the
+    # session (an ended one empties the cookie that holds the CSRF secret), then CSRF.
+    init_server_timing(app)
     init_edge(app)
     from app.identity.auth import init_auth
 

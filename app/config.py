@@ -80,6 +80,8 @@ class Settings:
     PAGE_DEFAULT_LIMIT: int = 25
     PAGE_MAX_LIMIT: int = 200
     DEFAULT_TIMEZONE: str = "UTC"
+    # Server-Timing headers (database time, statements); None: on in development only
+    SERVER_TIMING: bool | None = None
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -118,6 +120,7 @@ class Settings:
             TICKET_REOPEN_DAYS=_env_int("TICKET_REOPEN_DAYS", 14),
             SLA_WARNING_RATIO=float(_env("SLA_WARNING_RATIO", "0.8") or 0.8),
             DEFAULT_TIMEZONE=_env("DEFAULT_TIMEZONE", "UTC") or "UTC",
+            SERVER_TIMING=_env_bool("SERVER_TIMING", False) if _env("SERVER_TIMING") else None,
         )
         settings.EMBEDDED_JOBS = settings.REDIS_URL is None
         return settings

@@ -241,6 +241,9 @@ def seed_reference_data(session) -> dict[str, Any]:
         )[0]
         for i in range(AGENTS)
     ]
+    # the support team's groups: the first agents in finance, the others in supply chain
+    catalogue.set_group_members(session, None, groups["FINOPS"], agents[: AGENTS // 2])
+    catalogue.set_group_members(session, None, groups["SUPPLY"], agents[AGENTS // 2 :])
     session.flush()
     ids = {
         "modules": [m.id for m in modules],
@@ -607,6 +610,7 @@ class Size:
     session: Any
     actor: Any
     data: dict[str, Any]
+    requester: Any = None
     scenarios: dict[str, Scenario] = field(default_factory=dict)
 
 
@@ -629,14 +633,14 @@ def _row_at(session, actor, query, position: int):
 
 def build_scenarios(size: Size) -> dict[str, Scenario]:
     from app.core.pagination import encode_cursor
-    from app.incidents.queues import TicketQuery, list_tickets
+    from app.incidents.queues import TicketQuery, list_ticket_rows
 
     session, actor = size.session, size.actor
 
-    def keyset(query: TicketQuery, cursor: str | None) -> Callable[[], list[int]]:
+    def keyset(query: TicketQuery, cursor: str | None, who: Any = None) -> Callable[[], list[int]]:
         def run() -> list[int]:
-            page = list_tickets(session, actor, query, cursor=cursor, limit=PAGE)
-            return [t.id for t in page.items]
+            rows = list_ticket_rows(session, who or actor, query, cursor=cursor, limit=PAGE)
+            return [t.id for t in rows.page.items]
 
         return run
 
@@ -731,7 +735,81 @@ def build_scenarios(size: Size) -> dict[str, Scenario]:
             explain=True,
         ),
     ]
+    scenarios += view_scenarios(size, keyset)
     return {s.name: s for s in scenarios}
+
+
+# Every named view of the API, first page and the page after half its tickets, as its user.
+VIEW_SCENARIOS = [
+    "unassigned",
+    "mine",
+    "my_group",
+    "breaching_soon",
+    "breached",
+    "waiting",
+    "reported_by_me",
+    "resolved",
+]
+
+
+def selective_search_term() -> str:
+    """A ticket reference code that only ticket 7 has in its description (both sizes)."""
+    import hashlib
+
+    return hashlib.md5(b"7").hexdigest()[:10].upper()
+
+
+def view_scenarios(size: Size, keyset) -> list[Scenario]:
+    from app.core.pagination import encode_cursor
+    from app.incidents.queues import TicketQuery, build_query
+
+    session = size.session
+    out = []
+    for view in VIEW_SCENARIOS:
+        who = size.requester if view == "reported_by_me" else size.actor
+        query = TicketQuery(view=view, sort="due")
+        total = session.scalar(
+            sa.select(sa.func.count()).select_from(build_query(session, who, query).subquery())
+        )
+        session.close()
+        out.append(
+            Scenario(
+                f"v_{view}_first",
+                f"view {view}, sort due, first page ({total:,} tickets in the view)",
+                keyset(query, None, who),
+                explain=True,
+                info={"view_tickets": total},
+            )
+        )
+        if total > PAGE:
+            cursor = encode_cursor(_row_at(session, who, query, total // 2))
+            out.append(
+                Scenario(
+                    f"v_{view}_deep",
+                    f"view {view}, sort due, page after half of it (keyset cursor)",
+                    keyset(query, cursor, who),
+                    explain=True,
+                    info={"view_tickets": total, "depth_rows": total // 2},
+                )
+            )
+    term = selective_search_term()
+    out.append(
+        Scenario(
+            "s_selective_search",
+            f"q={term} (a reference code in one description), no view, first page",
+            keyset(TicketQuery(q=term), None),
+            explain=True,
+        )
+    )
+    out.append(
+        Scenario(
+            "s_reference_search",
+            "q=INC-000007 (a ticket reference), no view, first page",
+            keyset(TicketQuery(q="INC-000007"), None),
+            explain=True,
+        )
+    )
+    return out
 
 
 # Measured together, round-robin across both sizes, so that background load hits them alike.
@@ -744,6 +822,8 @@ MEASURE_GROUPS = [
     ["f_all_created_deep_keyset", "f_all_created_deep_offset"],
     ["g_open_due_deep_keyset", "g_open_due_deep_offset"],
     ["h_all_updated_first"],
+    *[[f"v_{view}_first", f"v_{view}_deep"] for view in VIEW_SCENARIOS],
+    ["s_selective_search", "s_reference_search"],
 ]
 PAIRS = [  # (keyset deep page, OFFSET baseline, first page of the same list)
     ("b_all_newest_deep_keyset", "c_all_newest_deep_offset", "b0_all_newest_first"),
@@ -840,8 +920,10 @@ def loaded_size(label: str, n: int, url: str, now: datetime) -> Iterator[Size]:
             session = Session(engine)
             actor = session.scalar(sa.select(User).where(User.email == ids["agent_email"]))
             actor.role_pairs()  # loaded once; the actor is then used detached, like a request's
+            requester = session.scalar(sa.select(User).where(User.id == ids["requesters"][0]))
+            requester.role_pairs()
             session.close()
-            size = Size(label, n, engine, session, actor, data)
+            size = Size(label, n, engine, session, actor, data, requester)
             size.scenarios = build_scenarios(size)
             yield size
         finally:
@@ -860,6 +942,11 @@ def check_same_rows(size: Size, returned: dict[str, list[int]]) -> dict[str, boo
         checks[f"{keyset_name} == {offset_name}"] = same
         if not same:
             raise AssertionError(f"{size.label}: {keyset_name} and {offset_name} differ")
+    for search in ("s_selective_search", "s_reference_search"):
+        found = returned.get(f"{size.label}:{search}")
+        checks[f"{search} finds ticket 7 only"] = found == [7]
+        if found != [7]:
+            raise AssertionError(f"{size.label}: {search} returned {found}, not [7]")
     return checks
 
 
@@ -1077,6 +1164,15 @@ def compute_ratios(result: dict[str, Any]) -> dict[str, Any]:
         "open_queue_first_page_large_over_small": ratios["large_over_small"]["a_open_due_first"][
             "median"
         ],
+        "views_and_searches_large_over_small_worst": max(
+            (
+                (value["median"], name)
+                for name, value in ratios["large_over_small"].items()
+                if name.startswith(("a_", "g_open_due_deep_keyset", "v_", "s_"))
+                and value["median"] is not None
+            ),
+            default=None,
+        ),
     }
     return ratios
 
@@ -1151,7 +1247,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"Generated by `python -m benchmarks queue_scale` on {result['started_at']}: "
         f"{env['cpus']} CPUs, {env['postgresql'].split(' on ')[0]}, total runtime "
         f"{result['total_runtime_s']:.0f} s. Each number is the median (p95) of repeated warm "
-        "calls of `app.incidents.queues.list_tickets(..., limit=25)` (ORM objects included), "
+        "calls of `app.incidents.queues.list_ticket_rows(..., limit=25)` (the API's path: the "
+        "page, its people, links and ratings), "
         "or of the same SELECT with OFFSET for the baselines; both sizes are measured "
         "interleaved. Only ratios are meaningful across machines.",
         "",
@@ -1167,6 +1264,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"**{fmt(h['deep_page_offset_large_over_small'])}** with OFFSET.",
         f"- Default queue (open, by SLA due), first page, large/small = "
         f"**{fmt(h['open_queue_first_page_large_over_small'])}**.",
+        f"- Worst large/small over every queue view's first and deep page and the selective "
+        f"searches: **{fmt((h['views_and_searches_large_over_small_worst'] or [None])[0])}** "
+        f"(`{(h['views_and_searches_large_over_small_worst'] or [None, '-'])[1]}`).",
         "",
         "## Scenarios (`*` = stopped early by `--cap`)",
         "",
@@ -1238,10 +1338,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="seconds after which a scenario stops repeating (it keeps at least 5 runs)",
     )
     parser.add_argument(
-        "--no-what-if",
+        "--what-if",
         dest="what_if",
-        action="store_false",
-        help="skip the candidate index / query experiments",
+        action="store_true",
+        help="also run the candidate index / query experiments (their indexes are in the "
+        "schema since migration 0005, so they now compare like with like)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS_DIR)
     return parser.parse_args(argv)
@@ -1290,6 +1391,7 @@ def main(argv: list[str] | None = None) -> int:
                 (f"{label}:{name}", size.session, size.scenarios[name].run)
                 for name in group
                 for label, size in sizes.items()
+                if name in size.scenarios  # a view may be too small for a deep page
             ]
             for key, timing in measure_interleaved(members, args, returned).items():
                 label, name = key.split(":", 1)

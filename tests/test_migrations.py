@@ -208,7 +208,11 @@ def test_a_downgraded_database_upgrades_again_to_the_same_schema(empty_app):
 def test_ticket_search_gets_trigram_indexes_on_postgresql_only(empty_app):
     upgrade()
 
-    expected = {"ix_tickets_title_trgm", "ix_tickets_description_trgm"}
+    expected = {
+        "ix_tickets_title_trgm",
+        "ix_tickets_description_trgm",
+        "ix_ticket_comments_body_trgm",
+    }
     assert trigram_indexes(db.engine) == (
         expected if db.engine.dialect.name == "postgresql" else set()
     )

@@ -1,8 +1,14 @@
-"""Modules, support groups and business calendars: creation, change, and holiday import."""
+"""Modules, support groups and business calendars: creation, change, and holiday import.
+
+The read side every request needs (a module by id or code, its working calendar, the SLA
+targets) is served from the ``"catalogue"`` cache (``app.core.cache``): these rows change on an
+administrator's edit, and any ORM write to them makes every process read them again.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -12,13 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalogue.models import BusinessCalendar, Holiday, Module, SlaPolicy, SupportGroup
-from app.core import audit
+from app.core import audit, cache
 from app.core.business_time import WorkingCalendar
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.identity.models import User
 
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
 DEFAULT_HOURS = {str(d): [["09:00", "17:00"]] for d in range(5)}
+CACHE = "catalogue"
+for _model in (Module, SupportGroup, BusinessCalendar, Holiday, SlaPolicy):
+    cache.watch(_model, CACHE)
 
 
 def _check_code(code: str) -> str:
@@ -371,3 +380,167 @@ def update_sla_policy(session: Session, actor: User, priority: str, **values: An
         session.flush()
         audit.record(session, actor, "sla_policy", priority, "updated", changes)
     return policy
+
+
+# --- cached read side ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModuleRef:
+    """What requests read about a module, shared by every request of a process."""
+
+    id: int
+    code: str
+    name: str
+    active: bool
+    calendar_id: int | None
+    support_group_id: int | None
+
+
+@dataclass(frozen=True)
+class GroupRef:
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SlaTargets:
+    priority: str
+    response_minutes: int
+    resolution_minutes: int
+    business_hours: bool
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    modules: dict[int, ModuleRef]
+    modules_by_code: dict[str, ModuleRef]
+    groups: dict[int, GroupRef]
+
+
+def _load_catalogue(session: Session) -> _Catalogue:
+    modules = [
+        ModuleRef(*row)
+        for row in session.execute(
+            select(
+                Module.id,
+                Module.code,
+                Module.name,
+                Module.active,
+                Module.calendar_id,
+                Module.support_group_id,
+            ).order_by(Module.code)
+        )
+    ]
+    groups = [
+        GroupRef(*row)
+        for row in session.execute(select(SupportGroup.id, SupportGroup.code, SupportGroup.name))
+    ]
+    return _Catalogue(
+        modules={m.id: m for m in modules},
+        modules_by_code={m.code: m for m in modules},
+        groups={g.id: g for g in groups},
+    )
+
+
+def _catalogue(session: Session) -> _Catalogue:
+    return cache.cached(session, CACHE, "catalogue", lambda: _load_catalogue(session))
+
+
+def module_refs(session: Session, *, include_inactive: bool = True) -> list[ModuleRef]:
+    """Every module (cached), ordered by code."""
+    return [m for m in _catalogue(session).modules.values() if include_inactive or m.active]
+
+
+def module_ref(session: Session, module_id: int) -> ModuleRef | None:
+    """The module with this id (cached)."""
+    return _catalogue(session).modules.get(module_id)
+
+
+def module_ref_by_code(session: Session, code: str) -> ModuleRef | None:
+    """The module with this code, any case (cached)."""
+    return _catalogue(session).modules_by_code.get((code or "").strip().upper())
+
+
+def group_ref(session: Session, group_id: int | None) -> GroupRef | None:
+    """The support group with this id (cached)."""
+    return _catalogue(session).groups.get(group_id) if group_id is not None else None
+
+
+def calendar_of_module(session: Session, module_id: int | None) -> WorkingCalendar:
+    """The working calendar the module's SLA clocks count in (cached; 24x7 UTC when none)."""
+    module = module_ref(session, module_id) if module_id is not None else None
+    calendar_id = module.calendar_id if module else None
+    return cache.cached(
+        session, CACHE, ("calendar", calendar_id), lambda: _load_calendar(session, calendar_id)
+    )
+
+
+def _load_calendar(session: Session, calendar_id: int | None) -> WorkingCalendar:
+    if calendar_id is None:
+        return WorkingCalendar.always_open("UTC")
+    row = session.execute(
+        select(BusinessCalendar.timezone, BusinessCalendar.working_hours).where(
+            BusinessCalendar.id == calendar_id
+        )
+    ).one_or_none()
+    if row is None:
+        return WorkingCalendar.always_open("UTC")
+    days = frozenset(session.scalars(select(Holiday.day).where(Holiday.calendar_id == calendar_id)))
+    return to_working_calendar_parts(row.timezone, row.working_hours, days)
+
+
+class CatalogueView:
+    """The cached catalogue as one request sees it: for pages that look up the module, group
+    and calendar of many tickets, each lookup a dictionary read."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._catalogue = _catalogue(session)
+        self._calendars: dict[int | None, WorkingCalendar] = {}
+
+    def module(self, module_id: int) -> ModuleRef | None:
+        return self._catalogue.modules.get(module_id)
+
+    def group(self, group_id: int | None) -> GroupRef | None:
+        return self._catalogue.groups.get(group_id) if group_id is not None else None
+
+    def calendar(self, module_id: int | None) -> WorkingCalendar:
+        module = self._catalogue.modules.get(module_id) if module_id is not None else None
+        calendar_id = module.calendar_id if module else None
+        found = self._calendars.get(calendar_id)
+        if found is None:
+            found = self._calendars[calendar_id] = cache.cached(
+                self._session,
+                CACHE,
+                ("calendar", calendar_id),
+                lambda: _load_calendar(self._session, calendar_id),
+            )
+        return found
+
+
+def sla_targets(session: Session) -> dict[str, SlaTargets]:
+    """The SLA targets of every priority (cached; the defaults are created when missing)."""
+    targets = cache.cached(session, CACHE, "sla", lambda: _load_sla_targets(session))
+    if targets is None:  # a policy is missing: create it (uncached, in this transaction)
+        return {
+            p.priority: SlaTargets(
+                p.priority, p.response_minutes, p.resolution_minutes, p.business_hours
+            )
+            for p in sla_policies(session).values()
+        }
+    return targets
+
+
+def _load_sla_targets(session: Session) -> dict[str, SlaTargets] | None:
+    rows = session.execute(
+        select(
+            SlaPolicy.priority,
+            SlaPolicy.response_minutes,
+            SlaPolicy.resolution_minutes,
+            SlaPolicy.business_hours,
+        )
+    )
+    targets = {row.priority: SlaTargets(*row) for row in rows}
+    return targets if set(DEFAULT_SLA_POLICIES) <= set(targets) else None

@@ -28,15 +28,25 @@ Conventions
   ``02:00-03:00`` lasts two hours that day.
 * Searches are bounded: :func:`add_business_time` raises :class:`ValueError` rather than loop
   forever when it meets more than 3660 consecutive local days without working time.
+
+Cost
+----
+:func:`business_time_between` does not walk the days between its instants. It counts the two
+edge days exactly, and the whole days between them as whole weeks of the weekly pattern,
+corrected on the few *special* days: holidays, and days near a change of UTC offset (DST), whose
+working time may differ from their weekday's. Special days are found by bisection in a sorted
+list with running sums, built once per calendar for the years asked about, so a span of ten
+years costs about what a span of ten days does.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
@@ -56,6 +66,10 @@ _MIDNIGHT = time(0)
 # Offsets are sampled this often when looking for DST transitions around a day; two
 # transitions closer together than this (never seen in the tz database) would be missed.
 _SAMPLE_STEP = timedelta(hours=6)
+# Local days whose layout a calendar keeps at hand (a bound: a long-lived calendar starts over).
+_DAYS_KEPT = 4096
+# Below this many local days between two instants, walking the days is cheaper than the rest.
+_WALK_DAYS = 7
 
 
 class _FrozenHours(Mapping[int, tuple[Interval, ...]]):
@@ -75,6 +89,12 @@ class _FrozenHours(Mapping[int, tuple[Interval, ...]]):
 
     def __len__(self) -> int:
         return len(self._data)
+
+    def __contains__(self, key: object) -> bool:  # the Mapping default goes through a raise
+        return key in self._data
+
+    def get(self, key: int, default: Any = None) -> Any:
+        return self._data.get(key, default)
 
     def __hash__(self) -> int:
         return self._hash
@@ -109,6 +129,11 @@ class WorkingCalendar:
         object.__setattr__(self, "_zone", _load_zone(self.timezone))
         object.__setattr__(self, "hours", _normalise_hours(self.hours))
         object.__setattr__(self, "holidays", _normalise_holidays(self.holidays))
+        nominal = tuple(_wall_length(self.hours.get(weekday, ())) for weekday in range(7))
+        object.__setattr__(self, "_nominal", nominal)
+        object.__setattr__(self, "_week", sum(nominal, _ZERO))
+        object.__setattr__(self, "_special", _SpecialDays.EMPTY)
+        object.__setattr__(self, "_days", {})
 
     @classmethod
     def always_open(cls, timezone: str = "UTC") -> WorkingCalendar:
@@ -132,14 +157,57 @@ class WorkingCalendar:
 
     def _pieces(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """Working intervals of local date ``day`` as naive-UTC pairs (cached per calendar)."""
-        if day.weekday() not in self.hours or day in self.holidays:
-            return ()
-        return _open_day_pieces(self, day)
+        days: dict[date, tuple[tuple[datetime, datetime], ...]] = self.__dict__["_days"]
+        found = days.get(day)
+        if found is None:
+            if day.weekday() not in self.hours or day in self.holidays:
+                found = ()
+            else:
+                found = _open_day_pieces(self, day)
+            if len(days) >= _DAYS_KEPT:
+                days.clear()
+            days[day] = found
+        return found
 
     def _local_wall(self, utc_naive: datetime) -> datetime:
         """The naive local wall-clock reading at a naive-UTC instant."""
         zone: tzinfo = self.__dict__["_zone"]
         return utc_naive.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None, fold=0)
+
+    def _day_total(self, day: date) -> timedelta:
+        """The working time of local date ``day`` (holidays and DST included)."""
+        return sum((end - start for start, end in self._pieces(day)), _ZERO)
+
+    def _whole_days(self, first: date, last: date) -> timedelta:
+        """The working time of the local dates ``first`` to ``last`` (inclusive), in O(log n).
+
+        Whole weeks count the weekly total; the days left over count their weekday's total;
+        then the special days in the range (holidays, days near a DST switch) add what they
+        differ from their weekday, read from running sums by bisection.
+        """
+        if last < first:
+            return _ZERO
+        nominal: tuple[timedelta, ...] = self.__dict__["_nominal"]
+        weeks, extra = divmod((last - first).days + 1, 7)
+        total = self.__dict__["_week"] * weeks
+        weekday = first.weekday()
+        for offset in range(extra):
+            total += nominal[(weekday + offset) % 7]
+        return total + self._special_days(first.year, last.year).correction(first, last)
+
+    def _special_days(self, first_year: int, last_year: int) -> _SpecialDays:
+        special: _SpecialDays = self.__dict__["_special"]
+        if special.covers(first_year, last_year):
+            return special
+        # Grow the covered years (never shrink), a few years ahead so that clocks running
+        # into the next years do not rebuild it; the new table replaces the old one whole.
+        low = min(first_year, special.first_year or first_year)
+        high = max(last_year + 2, special.last_year or last_year)
+        special = _SpecialDays.build(
+            self, max(low, date.min.year + 1), min(high, date.max.year - 1)
+        )
+        object.__setattr__(self, "_special", special)
+        return special
 
 
 def add_business_time(calendar: WorkingCalendar, start: datetime, duration: timedelta) -> datetime:
@@ -197,16 +265,31 @@ def add_business_time(calendar: WorkingCalendar, start: datetime, duration: time
 def business_time_between(calendar: WorkingCalendar, start: datetime, end: datetime) -> timedelta:
     """Business time elapsed from ``start`` to ``end``; ``timedelta(0)`` if ``end <= start``.
 
-    Both instants must be timezone-aware (any timezone). The cost is one step per local day
-    in the range, so a year takes a few hundred steps.
+    Both instants must be timezone-aware (any timezone). The cost does not grow with their
+    distance: the local days around each instant are counted piece by piece, the whole days
+    between them by weeks, holidays and DST days (see the module docstring).
     """
     lo = _to_utc_naive(start, "start")
     hi = _to_utc_naive(end, "end")
     if hi <= lo:
         return _ZERO
+    first = calendar._local_wall(lo).date()
+    last = calendar._local_wall(hi).date()
+    if (last - first).days < _WALK_DAYS:
+        return _overlap(calendar, lo, hi, first - _DAY, last + _DAY)
+    # Every instant of a local date two days or more after ``first`` (before ``last``) lies
+    # strictly between ``lo`` and ``hi`` (offsets differ by less than a day), so those dates
+    # count whole; the dates around each end are counted piece by piece.
+    return (
+        _overlap(calendar, lo, hi, first - _DAY, first + _DAY)
+        + calendar._whole_days(first + 2 * _DAY, last - 2 * _DAY)
+        + _overlap(calendar, lo, hi, last - _DAY, last + _DAY)
+    )
+
+
+def _overlap(calendar: WorkingCalendar, lo: datetime, hi: datetime, day: date, last: date):
+    """Working time in ``[lo, hi)`` of the pieces of local dates ``day`` to ``last``."""
     total = _ZERO
-    day = calendar._local_wall(lo).date() - _DAY
-    last = calendar._local_wall(hi).date() + _DAY
     while day <= last:
         for piece_start, piece_end in calendar._pieces(day):
             overlap_start = max(piece_start, lo)
@@ -230,6 +313,84 @@ def is_business_time(calendar: WorkingCalendar, at: datetime) -> bool:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _wall_length(intervals: tuple[Interval, ...]) -> timedelta:
+    """The wall-clock length of a weekday's intervals (its working time on a day without DST)."""
+    day = date(2024, 1, 1)  # any date: only lengths are read
+    return sum(
+        (_wall_end(day, end) - datetime.combine(day, start) for start, end in intervals), _ZERO
+    )
+
+
+@dataclass(frozen=True)
+class _SpecialDays:
+    """A calendar's days whose working time differs from their weekday's, with running sums.
+
+    ``days`` is sorted; ``sums[i]`` is what ``days[:i]`` add to their weekdays' totals
+    (negative for a holiday). Holidays are all listed; DST days only for the covered years.
+    """
+
+    first_year: int | None
+    last_year: int | None
+    days: tuple[date, ...]
+    sums: tuple[timedelta, ...]
+
+    EMPTY: ClassVar[_SpecialDays]
+
+    def covers(self, first_year: int, last_year: int) -> bool:
+        return (
+            self.first_year is not None
+            and self.last_year is not None
+            and self.first_year <= first_year
+            and last_year <= self.last_year
+        )
+
+    def correction(self, first: date, last: date) -> timedelta:
+        """What the special days in ``[first, last]`` add to their weekdays' totals."""
+        return self.sums[bisect_right(self.days, last)] - self.sums[bisect_left(self.days, first)]
+
+    @classmethod
+    def build(cls, calendar: WorkingCalendar, first_year: int, last_year: int) -> _SpecialDays:
+        candidates = set(calendar.holidays)
+        for year in range(first_year, last_year + 1):
+            candidates.update(_unsteady_days(calendar.timezone, year))
+        nominal: tuple[timedelta, ...] = calendar.__dict__["_nominal"]
+        days: list[date] = []
+        sums = [_ZERO]
+        for day in sorted(candidates):
+            difference = calendar._day_total(day) - nominal[day.weekday()]
+            if difference:
+                days.append(day)
+                sums.append(sums[-1] + difference)
+        return cls(first_year, last_year, tuple(days), tuple(sums))
+
+
+_SpecialDays.EMPTY = _SpecialDays(None, None, (), (_ZERO,))
+
+
+@lru_cache(maxsize=1024)
+def _unsteady_days(zone_name: str, year: int) -> tuple[date, ...]:
+    """Local dates of ``year`` close enough to a change of UTC offset to be laid out unlike
+    their weekday (a superset: the days whose :func:`_segments` window sees the change).
+
+    Offsets are sampled on the same six-hour grid as :func:`_segments`, so both see the same
+    changes.
+    """
+    zone = ZoneInfo(zone_name)
+    sample = datetime(year, 1, 1) - 3 * _DAY
+    stop = datetime(year + 1, 1, 1) + 3 * _DAY
+    before = _offset(zone, sample)
+    days: set[date] = set()
+    while sample < stop:
+        following = sample + _SAMPLE_STEP
+        offset = _offset(zone, following)
+        if offset != before:
+            near = following.date()
+            days.update(near + shift * _DAY for shift in range(-3, 4))
+            before = offset
+        sample = following
+    return tuple(sorted(day for day in days if day.year == year))
 
 
 def _to_utc_naive(value: datetime, name: str) -> datetime:

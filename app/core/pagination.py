@@ -135,18 +135,25 @@ def paginate(
     keys: list[SortKey],
     cursor: str | None,
     limit: int,
+    *,
+    rows: bool = False,
 ) -> Page:
-    """Run ``stmt`` ordered by ``keys`` from ``cursor``; return one page and the next cursor."""
+    """Run ``stmt`` ordered by ``keys`` from ``cursor``; return one page and the next cursor.
+
+    The page holds the statement's first column (an ORM entity), or with ``rows`` whole rows
+    (for a list that selects plain columns).
+    """
     if cursor:
         values = decode_cursor(cursor, len(keys))
         if not all(_fits(key, value) for key, value in zip(keys, values, strict=True)):
             raise _invalid_cursor()
         stmt = stmt.where(_after(keys, values))
     order = [k.expression.desc() if k.descending else k.expression.asc() for k in keys]
-    rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
-    has_more = len(rows) > limit
-    rows = rows[:limit]
+    stmt = stmt.order_by(*order).limit(limit + 1)
+    found = list(session.execute(stmt).all() if rows else session.scalars(stmt))
+    has_more = len(found) > limit
+    found = found[:limit]
     next_cursor = None
-    if has_more and rows:
-        next_cursor = encode_cursor([key.value_of(rows[-1]) for key in keys])
-    return Page(items=rows, next_cursor=next_cursor)
+    if has_more and found:
+        next_cursor = encode_cursor([key.value_of(found[-1]) for key in keys])
+    return Page(items=found, next_cursor=next_cursor)

@@ -12,19 +12,23 @@ processes; it counts per account and source address, and per address alone.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import secrets
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, lazyload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
-from app.core import audit
+from app.core import audit, cache
 from app.core.clock import utcnow
 from app.core.errors import (
     Conflict,
@@ -48,6 +52,12 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("steward-timing-equaliser")
 TOKEN_PREFIX = "stw_"
 VALID_SCOPES = {ALL_SCOPES} | {p.value for p in Permission}
+IDENTITY_CACHE = "identity"
+for _model in (User, RoleAssignment, ApiToken):
+    cache.watch(_model, IDENTITY_CACHE)
+# A token's last use is written at most this often (per process, and across processes).
+TOKEN_USE_INTERVAL = timedelta(minutes=1)
+log = logging.getLogger(__name__)
 
 
 def normalise_email(email: str) -> str:
@@ -350,7 +360,7 @@ def user_for_session(session: Session, key: str, *, idle: timedelta) -> User | N
     if now - row.last_seen_at >= idle:
         row.ended_at, row.end_reason = row.last_seen_at + idle, "idle"
         return None
-    user = session.get(User, row.user_id)
+    user = cached_user(session, row.user_id)
     if user is None or not user.active:
         return None
     if now - row.last_seen_at >= min(timedelta(minutes=1), idle / 10):
@@ -454,21 +464,80 @@ def issue_token(
     return token, secret
 
 
+@dataclass(frozen=True)
+class _Grant:
+    """What a token grants, as cached: whose it is, its scopes, until when."""
+
+    token_id: int
+    user_id: int
+    scopes: tuple[str, ...]
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+def _load_grant(session: Session, digest: str) -> _Grant | None:
+    row = session.execute(
+        select(
+            ApiToken.id,
+            ApiToken.user_id,
+            ApiToken.scopes,
+            ApiToken.expires_at,
+            ApiToken.revoked_at,
+        ).where(ApiToken.token_hash == digest)
+    ).one_or_none()
+    if row is None:
+        return None
+    scopes = tuple(row.scopes or ())  # a stored empty list grants nothing
+    return _Grant(row.id, row.user_id, scopes, row.expires_at, row.revoked_at)
+
+
+def _load_user(session: Session, user_id: int) -> User | None:
+    """A detached copy of the user and their roles, loaded in ``session``'s transaction but
+    outside its identity map (the copy is shared by the process's requests)."""
+    with Session(bind=session.connection()) as loader:
+        user = loader.scalar(
+            select(User)
+            .where(User.id == user_id)
+            .options(selectinload(User.roles).options(lazyload(RoleAssignment.module)))
+        )
+        if user is not None:
+            loader.expunge(user)
+    return user
+
+
+def cached_user(session: Session, user_id: int) -> User | None:
+    """The user ``user_id`` with their roles, attached to ``session``, read from the identity
+    cache (no query while no user, role or token changed anywhere)."""
+    present = session.identity_map.get(session.identity_key(User, user_id))
+    if present is not None:
+        return present
+    copy = cache.cached(
+        session, IDENTITY_CACHE, ("user", user_id), lambda: _load_user(session, user_id)
+    )
+    return session.merge(copy, load=False) if copy is not None else None
+
+
 def user_for_token(session: Session, secret: str) -> User | None:
-    """The active holder of a valid, unexpired, unrevoked token, with its scopes applied."""
+    """The active holder of a valid, unexpired, unrevoked token, with its scopes applied.
+
+    The token and its holder come from the identity cache, and the token's last use is
+    recorded outside the caller's transaction (see :func:`_record_token_use`): checking a
+    token neither writes nor locks anything in the request's transaction.
+    """
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)))
+    digest = _token_hash(secret)
+    grant = cache.cached(
+        session, IDENTITY_CACHE, ("token", digest), lambda: _load_grant(session, digest)
+    )
     now = utcnow()
-    if token is None or token.revoked_at is not None or token.expires_at <= now:
+    if grant is None or grant.revoked_at is not None or grant.expires_at <= now:
         return None
-    user = token.user
-    if not user.active:
+    user = cached_user(session, grant.user_id)
+    if user is None or not user.active:
         return None
-    # Avoid a write per request: refresh last use at most once a minute.
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        token.last_used_at = now
-    user.token_scopes = list(token.scopes or [])  # no scope grants nothing
+    _record_token_use(session, grant.token_id, now)
+    user.token_scopes = list(grant.scopes)  # no scope grants nothing
     return user
 
 
@@ -476,6 +545,39 @@ def tokens_of(session: Session, actor: User):
     """The statement listing ``actor``'s own tokens (each person may list theirs)."""
     require_any(actor, [Permission.TOKEN_SELF])
     return select(ApiToken).where(ApiToken.user_id == actor.id)
+
+
+_token_use_written: weakref.WeakKeyDictionary[Engine, dict[int, datetime]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _record_token_use(session: Session, token_id: int, now: datetime) -> None:
+    """Set the token's ``last_used_at``, at most once per ``TOKEN_USE_INTERVAL``, in a short
+    transaction of its own (never the request's, which may not commit and must not hold the
+    token row's lock). On PostgreSQL a row being written by another process is skipped, not
+    waited for: that process is recording the same use."""
+    engine = session.get_bind()
+    engine = getattr(engine, "engine", engine)
+    written = _token_use_written.setdefault(engine, {})
+    last = written.get(token_id)
+    if last is not None and abs(now - last) < TOKEN_USE_INTERVAL:
+        return
+    written[token_id] = now
+    stale = or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOKEN_USE_INTERVAL)
+    free = (
+        select(ApiToken.id)
+        .where(ApiToken.id == token_id, stale)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    table = ApiToken.__table__
+    try:
+        with engine.begin() as connection:
+            connection.execute(update(table).where(table.c.id == free).values(last_used_at=now))
+    except SQLAlchemyError as exc:  # bookkeeping only: never fail the request for it
+        log.warning("could not record the use of token %s: %s", token_id, exc)
+        written.pop(token_id, None)
 
 
 def revoke_token(session: Session, actor: User, token_id: int) -> ApiToken:

@@ -21,6 +21,7 @@ from app.incidents.schemas import (
     CommentSchema,
     HistoryList,
     LinkSchema,
+    ListContext,
     PrequalifySchema,
     SatisfactionSchema,
     TicketCreateSchema,
@@ -30,6 +31,7 @@ from app.incidents.schemas import (
     TicketSchema,
     TransitionSchema,
     history_to_dicts,
+    json_response,
     person,
     ticket_to_dict,
 )
@@ -47,7 +49,23 @@ def ticket_etag(ticket) -> str:
 
 def respond(ticket, status: int = 200):
     data = ticket_to_dict(db.session, current_actor(), ticket, utcnow(), service.warning_ratio())
-    return data, status, {"ETag": ticket_etag(ticket)}
+    return json_response(data, status, {"ETag": ticket_etag(ticket)})
+
+
+def commit_and_respond(ticket, status: int = 200):
+    """Commit, then answer with the ticket as it was just written, without reading it back.
+
+    The flush gave the ticket its id and version and nothing changes it in the database
+    afterwards, so the session's objects are kept as they are instead of being expired (which
+    would reload the ticket and everything it shows).
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    return respond(ticket, status)
 
 
 @blp.route("/tickets")
@@ -73,22 +91,34 @@ class Tickets(MethodView):
             },
             sort=args["sort"],
         )
-        page = queues.list_tickets(
+        rows = queues.list_ticket_rows(
             db.session, actor, query, cursor=args["cursor"], limit=args["limit"]
         )
         now, ratio = utcnow(), service.warning_ratio()
-        return {
-            "items": [ticket_to_dict(db.session, actor, t, now, ratio) for t in page.items],
-            "next_cursor": page.next_cursor,
-        }
+        session = db.session()
+        catalogue = ListContext(session)
+        items = [
+            ticket_to_dict(
+                session,
+                actor,
+                t,
+                now,
+                ratio,
+                people=rows.people,
+                links=rows.links,
+                ratings=rows.ratings,
+                catalogue=catalogue,
+            )
+            for t in rows.page.items
+        ]
+        return json_response({"items": items, "next_cursor": rows.page.next_cursor})
 
     @blp.arguments(TicketCreateSchema, example=TicketCreateSchema.Meta.example)
     @blp.response(201, TicketSchema)
     def post(self, body: dict):
         """Report an incident; the priority follows the ITIL impact x urgency matrix."""
         ticket = service.create_ticket(db.session, current_actor(), **body)
-        db.session.commit()
-        return respond(ticket, 201)
+        return commit_and_respond(ticket, 201)
 
 
 @blp.route("/tickets/<ref>")
@@ -106,8 +136,7 @@ class TicketItem(MethodView):
         ticket = service.get_ticket(db.session, actor, ref)
         check_if_match(request.headers.get("If-Match"), ticket_etag(ticket))
         service.update_ticket(db.session, actor, ticket, body)
-        db.session.commit()
-        return respond(ticket)
+        return commit_and_respond(ticket)
 
 
 @blp.route("/tickets/<ref>/transitions")
@@ -126,8 +155,7 @@ class TicketTransitions(MethodView):
             check_if_match(request.headers["If-Match"], ticket_etag(ticket))
         action = body.pop("action")
         transitions.perform(db.session, actor, ticket, action, **body)
-        db.session.commit()
-        return respond(ticket)
+        return commit_and_respond(ticket)
 
 
 def dump_comment(comment, viewer) -> dict:

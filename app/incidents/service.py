@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from app.catalogue.models import SupportGroup
-from app.catalogue.service import get_module, sla_policies
+from app.catalogue.service import ModuleRef, module_ref, module_ref_by_code, sla_targets
 from app.core import audit
 from app.core.clock import utcnow
 from app.core.edge import fits_db_id
@@ -123,13 +123,13 @@ def _check_level(name: str, value: str) -> str:
     return value
 
 
-def _module_or_422(session: Session, code: str):
-    try:
-        module = get_module(session, code)
-    except NotFound as exc:
+def _module_or_422(session: Session, code: str) -> ModuleRef:
+    module = module_ref_by_code(session, code)
+    if module is None:
         raise ValidationFailed(
-            exc.message, errors={"module": ["Choose one of the ERP modules in the list."]}
-        ) from exc
+            f"No module {code!r}.",
+            errors={"module": ["Choose one of the ERP modules in the list."]},
+        )
     if not module.active:
         raise ValidationFailed(
             "This module is retired.",
@@ -140,12 +140,12 @@ def _module_or_422(session: Session, code: str):
 
 def apply_priority(session: Session, ticket: Ticket, priority: str) -> None:
     """Set the priority and its SLA targets, then recompute the deadlines."""
-    policy = sla_policies(session)[priority]
+    policy = sla_targets(session)[priority]
     ticket.priority = priority
     ticket.response_target_minutes = policy.response_minutes
     ticket.resolution_target_minutes = policy.resolution_minutes
     ticket.sla_business_hours = policy.business_hours
-    sla.refresh_due_times(ticket, warning_ratio())
+    sla.refresh_due_times(ticket, warning_ratio(), session)
 
 
 def create_ticket(
@@ -192,7 +192,6 @@ def create_ticket(
     ticket = Ticket(
         title=title,
         description=description,
-        module=found,
         module_id=found.id,
         reporter_id=actor.id,
         reporter=actor,
@@ -200,11 +199,13 @@ def create_ticket(
         urgency=urgency,
         status=Status.NEW,
         group_id=found.support_group_id,
-        group=found.support_group,
         created_at=now,
         updated_at=now,
         paused_seconds=0,
         reopen_count=0,
+        # a new ticket has neither: said here, answering with it needs no read
+        enhancement_links=[],
+        satisfaction=None,
     )
     apply_priority(session, ticket, sla.priority_for(impact, urgency))
     session.add(ticket)
@@ -331,9 +332,11 @@ def update_ticket(session: Session, actor: User, ticket: Ticket, values: dict[st
     if "module" in values:
         module = _module_or_422(session, values["module"])
         if module.id != ticket.module_id:
-            changes["module"] = [ticket.module.code, module.code]
-            ticket.module, ticket.module_id = module, module.id
-            sla.refresh_due_times(ticket, warning_ratio())
+            before = module_ref(session, ticket.module_id)
+            changes["module"] = [before.code if before else None, module.code]
+            ticket.module_id = module.id
+            session.expire(ticket, ["module"])
+            sla.refresh_due_times(ticket, warning_ratio(), session)
     rating = {k: _check_level(k, values[k]) for k in ("impact", "urgency") if k in values}
     if rating:
         changes |= audit.apply_changes(ticket, rating)

@@ -5,6 +5,10 @@ Response runs from creation to the first response. Resolution runs from creation
 resolution, pauses while the ticket waits on its requester, and after a reopen continues from
 where it stopped (the resolved period counts as a pause). Due and warning instants are stored
 on the ticket; breaches and warnings are recorded once and never cleared.
+
+What a ticket shows (elapsed, remaining, at risk) is read from its stored deadline: the
+business time between the clock's stop (or now) and the resolution due instant, in the
+module's calendar from the catalogue cache, at a cost that does not grow with the ticket's age.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.catalogue.service import working_calendar
+from sqlalchemy.orm import Session, object_session
+
+from app.catalogue.service import CatalogueView, calendar_of_module, working_calendar
 from app.core.business_time import WorkingCalendar, add_business_time, business_time_between
 from app.incidents.lifecycle import OPEN_STATUSES, Status
 from app.incidents.models import Ticket
@@ -38,19 +44,30 @@ def priority_for(impact: str, urgency: str) -> str:
     return _MATRIX[(impact, urgency)]
 
 
-def calendar_of(ticket: Ticket) -> WorkingCalendar:
+AROUND_THE_CLOCK = WorkingCalendar.always_open("UTC")
+
+
+def calendar_of(
+    ticket: Ticket, session: Session | None = None, catalogue: CatalogueView | None = None
+) -> WorkingCalendar:
+    """The calendar the ticket's clocks count in (from the catalogue cache)."""
     if not ticket.sla_business_hours:
-        return WorkingCalendar.always_open("UTC")
-    return working_calendar(ticket.module.calendar if ticket.module else None)
+        return AROUND_THE_CLOCK
+    if catalogue is not None:
+        return catalogue.calendar(ticket.module_id)
+    session = session or object_session(ticket)
+    if session is None or ticket.module_id is None:  # not in a session yet: its module says
+        return working_calendar(ticket.module.calendar if ticket.module else None)
+    return calendar_of_module(session, ticket.module_id)
 
 
 def _minutes(value: int) -> timedelta:
     return timedelta(minutes=value)
 
 
-def refresh_due_times(ticket: Ticket, warning_ratio: float) -> None:
+def refresh_due_times(ticket: Ticket, warning_ratio: float, session: Session | None = None) -> None:
     """Recompute due and warning instants from the targets, the pauses and the calendar."""
-    calendar = calendar_of(ticket)
+    calendar = calendar_of(ticket, session)
     start = ticket.created_at
     paused = timedelta(seconds=ticket.paused_seconds)
     response = _minutes(ticket.response_target_minutes)
@@ -111,6 +128,22 @@ def resolution_elapsed(ticket: Ticket, now: datetime) -> timedelta:
     return max(timedelta(0), elapsed - timedelta(seconds=ticket.paused_seconds))
 
 
+def resolution_remaining(
+    ticket: Ticket, now: datetime, calendar: WorkingCalendar | None = None
+) -> timedelta:
+    """Business time left until the stored resolution deadline (negative once late), counted
+    from where the clock stands: now, or the start of the current pause."""
+    due = ticket.resolution_due_at
+    if due is None:
+        target = _minutes(ticket.resolution_target_minutes)
+        return target - resolution_elapsed(ticket, now)
+    calendar = calendar or calendar_of(ticket)
+    stop = ticket.paused_since or now
+    if stop <= due:
+        return business_time_between(calendar, stop, due)
+    return -business_time_between(calendar, due, stop)
+
+
 def response_breached(ticket: Ticket, now: datetime) -> bool:
     if ticket.response_breached_at is not None:
         return True
@@ -126,10 +159,19 @@ def resolution_breached(ticket: Ticket, now: datetime) -> bool:
     return running and ticket.resolution_due_at is not None and now >= ticket.resolution_due_at
 
 
-def clock_view(ticket: Ticket, now: datetime, warning_ratio: float) -> ClockView:
-    """The SLA as users see it: deadlines, breaches, at-risk, elapsed and remaining time."""
+def clock_view(
+    ticket: Ticket,
+    now: datetime,
+    warning_ratio: float,
+    calendar: WorkingCalendar | None = None,
+) -> ClockView:
+    """The SLA as users see it: deadlines, breaches, at-risk, elapsed and remaining time.
+
+    The resolution deadline was stored as creation + target + pauses in business time, so
+    the time elapsed is the target less what remains until that deadline.
+    """
     target = _minutes(ticket.resolution_target_minutes)
-    elapsed = resolution_elapsed(ticket, now)
+    elapsed = max(timedelta(0), target - resolution_remaining(ticket, now, calendar))
     open_ = ticket.status in OPEN_STATUSES
     awaiting_response = open_ and ticket.first_response_at is None
     breached_response = response_breached(ticket, now)

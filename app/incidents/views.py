@@ -19,7 +19,13 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from app.catalogue.models import SupportGroup
-from app.catalogue.service import MAX_TARGET_MINUTES, list_modules, sla_policies, update_sla_policy
+from app.catalogue.service import (
+    MAX_TARGET_MINUTES,
+    list_modules,
+    module_refs,
+    sla_policies,
+    update_sla_policy,
+)
 from app.core import forms
 from app.core.clock import utcnow
 from app.core.db import db
@@ -43,7 +49,7 @@ from app.identity.auth import current_actor
 from app.identity.models import RoleAssignment, User
 from app.incidents import attachments, conversation, queues, service, transitions
 from app.incidents.lifecycle import Status
-from app.incidents.schemas import TicketListArgs, history_to_dicts, ticket_to_dict
+from app.incidents.schemas import ListContext, TicketListArgs, history_to_dicts, ticket_to_dict
 from app.incidents.sla import LEVELS, PRIORITIES
 
 blueprint = Blueprint("incidents", __name__)
@@ -218,9 +224,19 @@ def _render_list(template: str, view: str | None, title: str, **extra):
         },
         sort=args["sort"],
     )
-    page = queues.list_tickets(db.session, actor, query, cursor=args["cursor"], limit=args["limit"])
+    found = queues.list_ticket_rows(
+        db.session, actor, query, cursor=args["cursor"], limit=args["limit"], summary=True
+    )
+    page = found.page
     now, ratio = utcnow(), service.warning_ratio()
-    rows = [ticket_to_dict(db.session, actor, t, now, ratio) for t in page.items]
+    session = db.session()
+    catalogue = ListContext(session)
+    rows = [
+        ticket_to_dict(
+            session, actor, t, now, ratio, people=found.people, summary=True, catalogue=catalogue
+        )
+        for t in page.items
+    ]
     return render_template(
         template,
         rows=rows,
@@ -228,7 +244,7 @@ def _render_list(template: str, view: str | None, title: str, **extra):
         title=title,
         filters=request.args,
         view=query.view,
-        modules=list_modules(db.session),
+        modules=module_refs(db.session),
         priorities=PRIORITIES,
         statuses=[s.value for s in Status],
         can_create=can(actor, Permission.TICKET_CREATE),

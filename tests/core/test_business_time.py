@@ -754,3 +754,115 @@ def test_always_open_matches_plain_utc_arithmetic(
     assert add_business_time(calendar, start, duration) == start + duration
     assert business_time_between(calendar, start, end) == max(end - start, timedelta(0))
     assert is_business_time(calendar, start)
+
+
+# ----------------------------------------------------------------------------- long spans
+
+
+def walked_between(calendar: WorkingCalendar, start: datetime, end: datetime) -> timedelta:
+    """The oracle: walk every local day and add up its working intervals inside the span."""
+    if end <= start:
+        return timedelta(0)
+    zone = ZoneInfo(calendar.timezone)
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    last = end.astimezone(zone).date() + timedelta(days=1)
+    elapsed = timedelta(0)
+    while day <= last:
+        for lo, hi in calendar.working_intervals(day):
+            elapsed += max(timedelta(0), min(hi, end) - max(lo, start))
+        day += timedelta(days=1)
+    return elapsed
+
+
+class TestLongSpans:
+    def test_two_years_of_french_office_days_with_their_holidays(self) -> None:
+        start, end = paris(2024, 1, 2, 10, 30), paris(2026, 1, 5, 15, 15)
+        assert business_time_between(PARIS_OFFICE_FR, start, end) == walked_between(
+            PARIS_OFFICE_FR, start, end
+        )
+
+    @pytest.mark.parametrize(
+        ("start", "end"),
+        [
+            pytest.param(paris(2024, 5, 1, 10), paris(2024, 12, 25, 11), id="both-on-holidays"),
+            pytest.param(paris(2024, 4, 30, 23), paris(2024, 12, 24, 23), id="eves-of-holidays"),
+            pytest.param(paris(2024, 5, 2), paris(2024, 12, 26), id="mornings-after"),
+            pytest.param(paris(2024, 3, 31, 2, 30), paris(2024, 10, 27, 2, 30), id="dst-days"),
+            pytest.param(paris(2024, 3, 30, 12), paris(2025, 3, 30, 12), id="dst-eve-to-dst"),
+        ],
+    )
+    def test_spans_starting_and_ending_on_special_days_match_the_walk(
+        self, start: datetime, end: datetime
+    ) -> None:
+        for calendar in (PARIS_OFFICE_FR, PARIS_DAILY, WorkingCalendar.always_open("Europe/Paris")):
+            assert business_time_between(calendar, start, end) == walked_between(
+                calendar, start, end
+            )
+
+    def test_a_year_around_the_clock_in_paris_is_a_year_of_hours(self) -> None:
+        always = WorkingCalendar.always_open("Europe/Paris")
+        assert business_time_between(always, paris(2024, 1, 1), paris(2025, 1, 1)) == 366 * 24 * H
+
+    def test_the_cost_does_not_grow_with_the_span(self, monkeypatch) -> None:
+        calendar = WorkingCalendar(
+            "Europe/Paris", PARIS_OFFICE_FR.hours, holidays=PARIS_OFFICE_FR.holidays
+        )
+        business_time_between(calendar, paris(2023, 1, 2), paris(2027, 1, 1))  # special days
+        days_read: list[date] = []
+        layout = WorkingCalendar._pieces
+        monkeypatch.setattr(
+            WorkingCalendar,
+            "_pieces",
+            lambda self, day: days_read.append(day) or layout(self, day),
+        )
+
+        business_time_between(calendar, paris(2023, 1, 2, 10), paris(2026, 12, 30, 16))
+
+        assert len(days_read) <= 6  # the three local days around each end, nothing between
+
+    def test_a_calendar_learns_the_dst_days_of_years_asked_later(self) -> None:
+        calendar = WorkingCalendar("America/New_York", NY_OFFICE.hours)
+        assert business_time_between(calendar, new_york(2024, 1, 1), new_york(2024, 6, 1)) == (
+            walked_between(calendar, new_york(2024, 1, 1), new_york(2024, 6, 1))
+        )
+        always = WorkingCalendar.always_open("America/New_York")
+        business_time_between(always, new_york(2024, 1, 1), new_york(2024, 2, 1))
+        start, end = new_york(2010, 2, 1), new_york(2031, 12, 1)
+        assert business_time_between(always, start, end) == end - start
+
+
+LONG_INSTANTS = st.datetimes(datetime(2019, 1, 1), datetime(2031, 12, 31)).map(
+    lambda moment: moment.replace(microsecond=0, fold=0, tzinfo=UTC)
+)
+
+
+@st.composite
+def long_calendars(draw: st.DrawFn) -> WorkingCalendar:
+    hours = {day: draw(day_intervals) for day in range(7)}
+    holidays = frozenset(
+        date(2019, 1, 1) + timedelta(days=offset)
+        for offset in draw(st.lists(st.integers(0, 13 * 366), max_size=40))
+    )
+    return WorkingCalendar(draw(st.sampled_from(ZONES)), hours, holidays)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(calendar=long_calendars(), start=LONG_INSTANTS, end=LONG_INSTANTS)
+def test_between_over_years_matches_walking_the_days(
+    calendar: WorkingCalendar, start: datetime, end: datetime
+) -> None:
+    assert business_time_between(calendar, start, end) == walked_between(calendar, start, end)
+
+
+@PROPERTY_SETTINGS
+@given(
+    calendar=long_calendars(),
+    start=LONG_INSTANTS,
+    days=st.integers(0, 30),
+    minutes=st.integers(0, 1440),
+)
+def test_between_over_days_matches_walking_the_days(
+    calendar: WorkingCalendar, start: datetime, days: int, minutes: int
+) -> None:
+    end = start + timedelta(days=days, minutes=minutes)
+    assert business_time_between(calendar, start, end) == walked_between(calendar, start, end)

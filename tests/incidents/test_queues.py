@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ import pytest
 from app.catalogue import service as catalogue
 from app.incidents.service import assign, create_ticket
 from app.incidents.transitions import perform
+from tests.factories import PASSWORD, comment
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday morning; the modules run 24x7
 RESOLUTION = {"resolution_code": "fixed", "resolution_note": "Patched."}
@@ -39,7 +41,7 @@ def board(db_session, frozen_clock, make_module, make_user) -> Board:
     make_module("FIN")
     make_module("SAL")
     rita = make_user("requester", email="rita@example.com")
-    alex = make_user("agent", email="alex@example.com")
+    alex = make_user("agent", email="alex@example.com", password=PASSWORD)
     bea = make_user("agent", email="bea@example.com")
     group = catalogue.create_group(db_session, None, code="L2", name="Finance second level")
     catalogue.set_group_members(db_session, None, group, [bea])
@@ -346,3 +348,114 @@ def test_assigning_moves_a_ticket_between_the_unassigned_and_mine_views(board, a
 
     assert board.payment not in listed(alex, view="unassigned")
     assert board.payment in listed(alex, view="mine")
+
+
+# --- search: references and comments ------------------------------------------------------
+
+
+def test_a_reference_finds_its_ticket(board, alex):
+    assert listed(alex, q=board.report) == [board.report]
+    assert listed(alex, q=board.report.lower().replace("-0000", "-")) == [board.report]
+
+
+def test_the_search_looks_in_public_comments_for_everyone_who_sees_the_ticket(board, alex, as_):
+    assert comment(alex, board.quotation, "The ledger account 4711 was blocked.").status_code == 201
+
+    assert listed(alex, q="LEDGER ACCOUNT") == [board.quotation]
+    assert listed(as_(board.rita), q="ledger account") == [board.quotation]
+
+
+def test_internal_notes_are_searched_for_the_support_team_only(board, alex, as_):
+    note = comment(alex, board.report, "Vendor escalation opened.", public=False)
+    assert note.status_code == 201
+
+    assert listed(alex, q="vendor escalation") == [board.report]
+    assert listed(as_(board.rita), q="vendor escalation") == []
+
+
+def test_a_search_stays_within_the_view(board, alex):
+    comment(alex, board.pricing, "Price list 1 is the customer's.")
+
+    assert listed(alex, q="price list") == [board.pricing]
+    assert listed(alex, q="price list", view="open") == []
+
+
+# --- cost of a page ---------------------------------------------------------------------------
+
+
+def statements_of(response) -> int:
+    """The statements a request sent, from its Server-Timing header (on in development)."""
+    timing = response.headers["Server-Timing"]
+    return int(re.search(r'desc="(\d+) statements"', timing).group(1))
+
+
+def test_a_page_of_fifty_costs_the_statements_of_a_page_of_five(sixty, as_, make_user):
+    agent = as_(make_user("agent"))
+    agent.get("/api/v1/tickets", query_string={"limit": 5})  # caches warm
+
+    five = agent.get("/api/v1/tickets", query_string={"limit": 5})
+    fifty = agent.get("/api/v1/tickets", query_string={"limit": 50})
+
+    assert len(fifty.get_json()["items"]) == 50
+    assert statements_of(fifty) == statements_of(five) <= 5
+
+
+def test_the_queue_tabs_are_counted_in_one_query(board, app, signed_in, db_session):
+    from app.incidents.queues import TAB_VIEWS, queue_counts
+
+    counts = queue_counts(db_session, board.alex)
+
+    assert counts == {
+        "unassigned": 2,
+        "mine": 1,
+        "my_group": 0,
+        "breaching_soon": 0,
+        "breached": 0,
+        "waiting": 1,
+    }
+    assert set(counts) == set(TAB_VIEWS)
+    browser = signed_in(board.alex)
+    browser.get("/queues?view=open")  # caches warm after the sign-in changed the user
+
+    page = browser.get("/queues?view=open")
+
+    assert page.status_code == 200
+    # the browser's session, cache generations, the tab counts, the page, its people:
+    # nothing per row, nothing per tab
+    assert statements_of(page) == 5
+
+
+def test_the_open_statuses_of_the_indexes_are_the_lifecycles():
+    from app.incidents.lifecycle import OPEN_STATUSES
+    from app.incidents.models import OPEN_STATUS_VALUES
+
+    assert set(OPEN_STATUS_VALUES) == {s.value for s in OPEN_STATUSES}
+
+
+def test_a_page_shows_each_tickets_enhancements_and_rating(board, alex, as_):
+    rita = as_(board.rita)
+    assert (
+        alex.post(
+            f"/api/v1/tickets/{board.pricing}/enhancements", json={"enhancement": "ENH-000045"}
+        ).status_code
+        == 200
+    )
+    alex.post(f"/api/v1/tickets/{board.pricing}/enhancements", json={"enhancement": "ENH-000046"})
+    assert (
+        rita.post(
+            f"/api/v1/tickets/{board.pricing}/satisfaction", json={"rating": 4, "comment": "Quick."}
+        ).status_code
+        == 201
+    )
+
+    items = {i["ref"]: i for i in alex.get("/api/v1/tickets").get_json()["items"]}
+
+    assert items[board.pricing]["enhancements"] == ["ENH-000045", "ENH-000046"]
+    assert items[board.pricing]["satisfaction"]["rating"] == 4
+    assert items[board.pricing]["satisfaction"]["comment"] == "Quick."
+    assert items[board.quotation]["enhancements"] == []
+    assert items[board.quotation]["satisfaction"] is None
+
+
+def test_a_reference_beyond_any_ticket_number_finds_nothing_and_is_no_error(board, alex):
+    assert listed(alex, q="INC-999999999999") == []

@@ -180,6 +180,33 @@ def test_the_ticket_shows_the_business_time_elapsed_and_remaining(open_ticket, s
     assert sla["resolution_remaining_seconds"] == 16 * 3600
 
 
+def test_a_ticket_left_open_for_years_shows_every_business_hour_it_used(open_ticket, act, sla_of):
+    from tests.core.test_business_time import walked_between
+
+    ticket = open_ticket("P4", paris(5, 4, 9, 0))
+    act(ticket, "start", paris(5, 4, 10, 0))
+    later = datetime(2028, 6, 7, 15, 30, tzinfo=PARIS)
+
+    sla = sla_of(ticket, later)
+
+    used = walked_between(FINANCE_CALENDAR, paris(5, 4, 9, 0), later)
+    assert sla["resolution_elapsed_seconds"] == used.total_seconds()
+    assert sla["resolution_remaining_seconds"] == 5 * 8 * 3600 - used.total_seconds()
+    assert sla["resolution_breached"] is True
+
+
+def test_a_paused_ticket_shows_the_time_used_until_its_pause(open_ticket, act, sla_of):
+    ticket = open_ticket("P3", paris(5, 18, 9, 0))
+    act(ticket, "start", paris(5, 18, 9, 30))
+    act(ticket, "wait", paris(5, 18, 16, 0))
+
+    sla = sla_of(ticket, paris(6, 30, 12, 0))  # weeks later, still waiting
+
+    assert sla["paused"] is True
+    assert sla["resolution_elapsed_seconds"] == 7 * 3600
+    assert sla["resolution_remaining_seconds"] == 17 * 3600
+
+
 # --- pauses: waiting on the requester, resolution and reopen --------------------------------
 
 
