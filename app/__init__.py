@@ -17,10 +17,9 @@ from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 
 from app.config import Settings, check_production
-from app.core import errors, metrics
+from app.core import errors, metrics, outbox
 from app.core.db import db
 from app.core.i18n import init_i18n
-from app.core.outbox import dispatch_committed
 
 csrf = CSRFProtect()
 migrate = Migrate()
@@ -79,6 +78,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["steward.api"] = api
     errors.register_error_handlers(app)  # after the Api, so ours answer every error
     metrics.instrument(app)
+    outbox.init_app(app)
     init_i18n(app)
 
     from app.identity.auth import init_auth
@@ -96,16 +96,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         user = current_user if current_user.is_authenticated else None
         return {"nav_items": nav_for(user) if user else []}
 
-    @app.teardown_request
-    def _dispatch_outbox(exc: BaseException | None) -> None:
-        if exc is None:
-            dispatch_committed(app, db.session)
-
     from app import cli
 
     cli.register(app)
     if app.config["EMBEDDED_JOBS"] and not app.config.get("TESTING"):
-        from workers.embedded import start_on_first_request
+        from app.core.embedded import start_on_first_request
 
         start_on_first_request(app)
     return app
@@ -128,9 +123,18 @@ def _register_domains(app: Flask, api: Api) -> None:
     for module in (core_views, identity_views, catalogue_views, incidents_views):
         app.register_blueprint(module.blueprint)
 
+    from app.core import jobs as core_jobs
+    from app.core.schedule import add_periodic
+    from app.identity import jobs as identity_jobs
+    from app.incidents import jobs as incidents_jobs
+
+    for module in (core_jobs, identity_jobs, incidents_jobs):
+        add_periodic(app, *module.PERIODIC)
+
     from app.incidents.metrics import collect_ticket_gauges
 
-    metrics.add_scrape_collector(metrics.collect_outbox_and_queues)
+    metrics.add_scrape_collector(metrics.collect_outbox)
+    metrics.add_scrape_collector(metrics.collect_queues)
     metrics.add_scrape_collector(collect_ticket_gauges)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.core import audit
 from app.core.clock import utcnow
 from app.core.mail import send_email
+from app.core.schedule import Periodic
 from app.core.webhook import post_json
 from app.identity.models import User
 from app.incidents import notifications
@@ -213,3 +214,9 @@ def auto_close_resolved(session: Session) -> int:
         perform(session, None, ticket, "close")
         closed += 1
     return closed
+
+
+PERIODIC = [
+    Periodic("app.incidents.jobs.scan_sla", 60, queue="high", timeout=120),
+    Periodic("app.incidents.jobs.auto_close_resolved", 3600),
+]

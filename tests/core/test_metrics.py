@@ -17,7 +17,7 @@ import requests
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
-from workers.runner import run_job
+from app.core.runner import run_job
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
