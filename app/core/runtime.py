@@ -26,12 +26,14 @@ import time
 from contextlib import suppress
 
 from flask import Flask
-from rq import SimpleWorker
+from rq import SimpleWorker, worker_registration
 from rq.cron import CronScheduler
+from rq.defaults import DEFAULT_MAINTENANCE_TASK_INTERVAL
 from rq.exceptions import AbandonedJobError, StopRequested
 from rq.queue import Queue
+from rq.registry import clean_registries
 from rq.timeouts import TimerDeathPenalty
-from rq.utils import current_timestamp
+from rq.utils import current_timestamp, now
 
 from app.core.queue import QUEUE_NAMES, get_queue, worker_redis
 from app.core.runner import bind_app
@@ -90,9 +92,11 @@ class JobWorker(SimpleWorker):
     """RQ's non-forking worker, tuned so that nothing stops and nothing hides (module doc)."""
 
     log_result_lifespan = False
+    max_connection_wait_time = BACKOFF_MAX
 
     def __init__(self, queues, *, stop: threading.Event, **kwargs) -> None:
         self._stop = stop  # before super(): RQ reads the timeouts below while it sets up
+        self._full_maintenance_at = 0.0
         super().__init__(
             queues, worker_ttl=WORKER_TTL, maintenance_interval=MAINTENANCE_SECONDS, **kwargs
         )
@@ -114,10 +118,28 @@ class JobWorker(SimpleWorker):
         super().heartbeat(timeout, pipeline)
 
     def run_maintenance_tasks(self) -> None:
+        """Every few seconds: due retries back on their queue, abandoned jobs retried; RQ's
+        full registry cleaning (finished, failed, ... registries) every ten minutes."""
         released = release_due_retries(self.queues)
         if released:
             log.info("%d job(s) due for a retry put back on their queue", released)
-        super().run_maintenance_tasks()
+        full = time.monotonic() >= self._full_maintenance_at
+        for queue in self.queues:
+            if not queue.acquire_maintenance_lock():
+                continue  # another worker is at it
+            try:
+                if full:
+                    clean_registries(queue, self._exc_handlers)
+                    worker_registration.clean_worker_registry(queue)
+                    queue.intermediate_queue.cleanup(self, queue)
+                else:
+                    queue.started_job_registry.cleanup(exception_handlers=self._exc_handlers)
+            finally:
+                queue.release_maintenance_lock()
+        if full:
+            self.clean_group_registries()
+            self._full_maintenance_at = time.monotonic() + DEFAULT_MAINTENANCE_TASK_INTERVAL
+        self.last_cleaned_at = now()
 
     def subscribe(self) -> None:
         """No command channel (and no extra thread and connection): stop with SIGTERM."""
@@ -216,7 +238,7 @@ def run_scheduler(app: Flask, *, stop: threading.Event | None = None) -> None:
                 scheduler.save()
             scheduler.heartbeat()
             if failing:
-                log.warning("scheduler: Redis answers again; schedule resumed")
+                log.info("scheduler: Redis answers again; schedule resumed")
                 failing = False
             backoff.reset()
             pause = min(max(scheduler.calculate_sleep_interval(), 0.2), SCHEDULER_MAX_SLEEP)
