@@ -35,6 +35,7 @@ from rq.registry import clean_registries
 from rq.timeouts import TimerDeathPenalty
 from rq.utils import current_timestamp, now
 
+from app.core.mail import close_connections
 from app.core.queue import QUEUE_NAMES, get_queue, worker_redis
 from app.core.runner import bind_app
 from app.core.schedule import register_all
@@ -184,6 +185,19 @@ def run_worker(
     """
     stop = stop or threading.Event()
     bind_app(app)
+    try:
+        _work_until_stopped(app, stop, burst, worker_class, logging_level)
+    finally:
+        close_connections()  # the SMTP connection this thread kept between jobs
+
+
+def _work_until_stopped(
+    app: Flask,
+    stop: threading.Event,
+    burst: bool,
+    worker_class: type[JobWorker],
+    logging_level: str,
+) -> None:
     connection = worker_redis(app)
     queues = [get_queue(name, app, connection) for name in QUEUE_NAMES]
     backoff = Backoff()
