@@ -5,4 +5,4 @@ beside it and reports ratios (never absolute time targets), writing its results 
 ``benchmarks/results/``. See ``benchmarks/README.md``.
 """
 
-BENCHMARKS = ("queue_scale",)
+BENCHMARKS = ("queue_scale", "job_throughput")

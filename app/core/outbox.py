@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response
-from sqlalchemy import JSON, Index, String, Text, event, exists, select, update
+from sqlalchemy import JSON, Index, String, Text, event, exists, func, select, update
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.sql import ColumnElement
@@ -124,26 +124,31 @@ def _unfinished_earlier(message: type[OutboxMessage] | Any) -> ColumnElement[boo
     )
 
 
-def earlier_unfinished(session: Session, message: OutboxMessage) -> int | None:
-    """The id of an unfinished earlier row of ``message``'s key, or None if it may run.
+def claim(session: Session, message_id: int) -> tuple[OutboxMessage | None, int | None]:
+    """Lock the row of ``message_id`` for this job and tell whether it must wait for its turn.
 
-    The earlier rows are locked (PostgreSQL): if one is running right now, this waits for its
-    transaction and then sees whether it completed, so two workers never both run out of order.
+    Returns the row (None if it is gone) and the id of an unfinished earlier row of its key
+    (None if it may run), in one round trip. Dispatch never hands over a row whose earlier
+    rows are unfinished, so a row that must wait here came by an unusual path (a retry
+    racing its predecessor's redelivery, an operator's requeue): it goes back to wait.
     """
-    if message.ordering_key is None:
-        return None
-    return session.scalar(
-        select(OutboxMessage.id)
+    earlier = aliased(OutboxMessage)
+    waits_for = (
+        select(func.min(earlier.id))
         .where(
-            OutboxMessage.ordering_key == message.ordering_key,
-            OutboxMessage.id < message.id,
-            OutboxMessage.completed_at.is_(None),
-            OutboxMessage.gave_up_at.is_(None),
+            earlier.ordering_key == OutboxMessage.ordering_key,
+            earlier.id < OutboxMessage.id,
+            earlier.completed_at.is_(None),
+            earlier.gave_up_at.is_(None),
         )
-        .order_by(OutboxMessage.id)
-        .limit(1)
-        .with_for_update()
+        .scalar_subquery()
     )
+    row = session.execute(
+        select(OutboxMessage, waits_for)
+        .where(OutboxMessage.id == message_id)
+        .with_for_update(of=OutboxMessage)
+    ).first()
+    return (None, None) if row is None else (row[0], row[1])
 
 
 def wait_for_turn(message: OutboxMessage) -> None:
@@ -152,22 +157,27 @@ def wait_for_turn(message: OutboxMessage) -> None:
 
 
 def complete(session: Session, message: OutboxMessage) -> None:
-    """Mark ``message`` done and hand over, after commit, the next row waiting for its key."""
-    message.completed_at = utcnow()
-    message.last_error = None
+    """Mark ``message`` done and hand over, after commit, the next row waiting for its key.
+
+    One statement: the update returns the next row of the key that waits to be handed over.
+    """
+    done = update(OutboxMessage).where(OutboxMessage.id == message.id)
+    done = done.values(completed_at=utcnow(), last_error=None)
     if message.ordering_key is None:
+        session.execute(done)
         return
-    successor = session.scalar(
-        select(OutboxMessage.id)
+    later = aliased(OutboxMessage)
+    waiting = (
+        select(func.min(later.id))
         .where(
-            OutboxMessage.ordering_key == message.ordering_key,
-            OutboxMessage.id > message.id,
-            OutboxMessage.completed_at.is_(None),
-            OutboxMessage.dispatched_at.is_(None),
+            later.ordering_key == message.ordering_key,
+            later.id > message.id,
+            later.completed_at.is_(None),
+            later.dispatched_at.is_(None),
         )
-        .order_by(OutboxMessage.id)
-        .limit(1)
+        .scalar_subquery()
     )
+    successor = session.execute(done.returning(waiting)).scalar()
     if successor is not None:
         session.info.setdefault(_PENDING_KEY, set()).add(successor)
 

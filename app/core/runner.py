@@ -84,12 +84,11 @@ def run_outbox_message(message_id: int) -> str:
     try:
         with app.app_context():
             session = db.session
-            message = session.get(OutboxMessage, message_id, with_for_update=True)
+            message, earlier = outbox.claim(session, message_id)
             if message is None:
                 return "missing"
             if message.completed_at is not None:
                 return "already done"
-            earlier = outbox.earlier_unfinished(session, message)
             if earlier is not None:
                 outbox.wait_for_turn(message)
                 session.commit()

@@ -43,6 +43,7 @@ from app.core.schedule import register_all
 log = logging.getLogger(__name__)
 
 HEARTBEAT_GRACE = 5
+HEARTBEAT_EVERY = 2.0
 MAINTENANCE_SECONDS = 5
 DEQUEUE_SECONDS = 5
 # The worker's own registration outlives its longest job (periodic jobs: 300 s at most).
@@ -98,6 +99,7 @@ class JobWorker(SimpleWorker):
     def __init__(self, queues, *, stop: threading.Event, **kwargs) -> None:
         self._stop = stop  # before super(): RQ reads the timeouts below while it sets up
         self._full_maintenance_at = 0.0
+        self._beat_at = 0.0
         super().__init__(
             queues, worker_ttl=WORKER_TTL, maintenance_interval=MAINTENANCE_SECONDS, **kwargs
         )
@@ -114,9 +116,24 @@ class JobWorker(SimpleWorker):
         return int(timeout) + HEARTBEAT_GRACE
 
     def heartbeat(self, timeout: int | None = None, pipeline=None) -> None:
-        if self._stop.is_set() and pipeline is None and self.get_state() != "busy":
+        """RQ beats two or three times per job, three round trips each; once every couple of
+        seconds, in one round trip, says the same (the registration lasts minutes)."""
+        if pipeline is not None:
+            super().heartbeat(timeout, pipeline)
+            return
+        if self._stop.is_set() and self.get_state() != "busy":
             raise StopRequested()  # noticed between two blocking reads
-        super().heartbeat(timeout, pipeline)
+        if timeout is None and time.monotonic() - self._beat_at < HEARTBEAT_EVERY:
+            return
+        with self.connection.pipeline() as beat:
+            super().heartbeat(timeout, beat)
+            beat.execute()
+        self._beat_at = time.monotonic()
+
+    def set_state(self, state: str, pipeline=None) -> None:
+        if pipeline is None and state == self._state:
+            return  # already recorded: spare a round trip per job
+        super().set_state(state, pipeline)
 
     def run_maintenance_tasks(self) -> None:
         """Every few seconds: due retries back on their queue, abandoned jobs retried; RQ's

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from app.core import audit
 from app.core.clock import utcnow
@@ -37,6 +37,22 @@ SUBJECTS = {
     "response_breach": "[{priority}] {ref} breached its first-response SLA",
     "resolution_breach": "[{priority}] {ref} breached its resolution SLA",
 }
+
+
+def _ticket_for_message(session: Session, ticket_id: int) -> Ticket | None:
+    """The ticket with what a message shows (module, people, group) in one query, and nothing
+    more: its default eager loads (calendars, roles, links) would cost a mail five queries."""
+    return session.scalar(
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .options(
+            lazyload("*"),
+            joinedload(Ticket.module).lazyload("*"),
+            joinedload(Ticket.reporter).lazyload("*"),
+            joinedload(Ticket.assignee).lazyload("*"),
+            joinedload(Ticket.group).lazyload("*"),
+        )
+    )
 
 
 def _ticket_url(ticket: Ticket) -> str:
@@ -66,7 +82,9 @@ def _body(session: Session, ticket: Ticket, event: str, comment_id: int | None) 
         "",
     ]
     if comment_id is not None:
-        comment = session.get(Comment, comment_id)
+        comment = session.get(
+            Comment, comment_id, options=[joinedload(Comment.author).lazyload("*")]
+        )
         if comment is not None and comment.public:
             lines += [f"{comment.author.name} wrote:", comment.body, ""]
     if event == "resolved":
@@ -90,7 +108,7 @@ def send_ticket_email(
     assignee_id: int | None = None,
 ) -> list[str]:
     """Email the requester or the support team about ``event``; returns the recipients."""
-    ticket = session.get(Ticket, ticket_id)
+    ticket = _ticket_for_message(session, ticket_id)
     if ticket is None:
         return []
     if audience == "requester":
@@ -98,7 +116,7 @@ def send_ticket_email(
     elif audience == "group":
         recipients = _group_recipients(ticket)
     elif assignee_id is not None:
-        assignee = session.get(User, assignee_id)
+        assignee = session.get(User, assignee_id, options=[lazyload("*")])
         recipients = [assignee.email] if assignee and assignee.active else []
     else:
         recipients = _team_recipients(ticket)
@@ -114,7 +132,7 @@ def send_ticket_email(
 
 def post_ticket_webhook(session: Session, *, ticket_id: int, event: str) -> bool:
     """Tell the configured channel (chat) about a P1 or a breach."""
-    ticket = session.get(Ticket, ticket_id)
+    ticket = _ticket_for_message(session, ticket_id)
     if ticket is None:
         return False
     payload = {
