@@ -123,19 +123,22 @@ def _register_domains(app: Flask, api: Api) -> None:
     for module in (core_views, identity_views, catalogue_views, incidents_views):
         app.register_blueprint(module.blueprint)
 
+    from app.catalogue import jobs as catalogue_jobs
     from app.core import jobs as core_jobs
     from app.core.schedule import add_periodic
     from app.identity import jobs as identity_jobs
     from app.incidents import jobs as incidents_jobs
 
-    for module in (core_jobs, identity_jobs, incidents_jobs):
+    for module in (core_jobs, identity_jobs, catalogue_jobs, incidents_jobs):
         add_periodic(app, *module.PERIODIC)
 
+    from app.catalogue.metrics import collect_calendar_gauges
     from app.incidents.metrics import collect_ticket_gauges
 
     metrics.add_scrape_collector(metrics.collect_outbox)
     metrics.add_scrape_collector(metrics.collect_queues)
     metrics.add_scrape_collector(collect_ticket_gauges)
+    metrics.add_scrape_collector(collect_calendar_gauges)
 
 
 def _register_docs_assets(app: Flask) -> None:
