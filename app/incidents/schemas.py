@@ -205,6 +205,7 @@ def ticket_to_dict(session, actor, ticket, now, warning_ratio: float) -> dict:
     from app.core.permissions import Permission, can
     from app.incidents import service, sla
     from app.incidents.lifecycle import allowed_actions
+    from app.incidents.transitions import can_reopen
 
     clock = sla.clock_view(ticket, now, warning_ratio)
     data = {
@@ -238,7 +239,9 @@ def ticket_to_dict(session, actor, ticket, now, warning_ratio: float) -> dict:
             else None
         ),
         "sla": clock.__dict__,
-        "allowed_actions": allowed_actions(ticket.status, service.parties(actor, ticket)),
+        "allowed_actions": allowed_actions(
+            ticket.status, service.parties(actor, ticket), can_reopen=can_reopen(ticket, now)
+        ),
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
         "triaged_at": ticket.triaged_at,
