@@ -24,6 +24,11 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
+# What a request facing a sick Redis may cost, at most: the hand-off timeout is 0.1 s, but a
+# default Redis client waits 5 s for one answer (the old hand-off did, per outbox row). The
+# bound stays clearly below that, yet generous enough for a loaded machine.
+SICK_REDIS_BOUND_SECONDS = 4.0
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:

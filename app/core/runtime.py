@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_GRACE = 5
 HEARTBEAT_EVERY = 2.0
 MAINTENANCE_SECONDS = 5
+ABANDONED_CHECK_LOCK = 30
 DEQUEUE_SECONDS = 5
 # The worker's own registration outlives its longest job (periodic jobs: 300 s at most).
 WORKER_TTL = 300
@@ -143,21 +144,35 @@ class JobWorker(SimpleWorker):
             log.info("%d job(s) due for a retry put back on their queue", released)
         full = time.monotonic() >= self._full_maintenance_at
         for queue in self.queues:
-            if not queue.acquire_maintenance_lock():
-                continue  # another worker is at it
-            try:
-                if full:
-                    clean_registries(queue, self._exc_handlers)
-                    worker_registration.clean_worker_registry(queue)
-                    queue.intermediate_queue.cleanup(self, queue)
-                else:
-                    queue.started_job_registry.cleanup(exception_handlers=self._exc_handlers)
-            finally:
-                queue.release_maintenance_lock()
+            if full:
+                self._clean_queue(queue)
+            else:
+                self._retry_abandoned(queue)
         if full:
             self.clean_group_registries()
             self._full_maintenance_at = time.monotonic() + DEFAULT_MAINTENANCE_TASK_INTERVAL
         self.last_cleaned_at = now()
+
+    def _clean_queue(self, queue: Queue) -> None:
+        if not queue.acquire_maintenance_lock():
+            return  # another worker is at it
+        try:
+            clean_registries(queue, self._exc_handlers)
+            worker_registration.clean_worker_registry(queue)
+            queue.intermediate_queue.cleanup(self, queue)
+        finally:
+            queue.release_maintenance_lock()
+
+    def _retry_abandoned(self, queue: Queue) -> None:
+        """Retry the jobs of ``queue`` whose worker died. One worker at a time, under a lock of
+        its own that expires quickly should this worker die holding it (RQ's lasts 15 min)."""
+        lock = f"{queue.key}:abandoned-check"
+        if not queue.connection.set(lock, self.name, nx=True, ex=ABANDONED_CHECK_LOCK):
+            return
+        try:
+            queue.started_job_registry.cleanup(exception_handlers=self._exc_handlers)
+        finally:
+            queue.connection.delete(lock)
 
     def subscribe(self) -> None:
         """No command channel (and no extra thread and connection): stop with SIGTERM."""

@@ -41,6 +41,7 @@ ONE_BACKEND = pytest.mark.parametrize(
 )
 SHARED_SETTINGS = (
     "TESTING",
+    "REDIS_HANDOFF_TIMEOUT",
     "SQLALCHEMY_DATABASE_URI",
     "QUEUE_PREFIX",
     "SECRET_KEY",
