@@ -23,7 +23,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response
-from sqlalchemy import JSON, Index, String, Text, event, exists, func, select, update
+from sqlalchemy import (
+    JSON,
+    Index,
+    String,
+    Text,
+    bindparam,
+    event,
+    exists,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.sql import ColumnElement
@@ -124,14 +135,7 @@ def _unfinished_earlier(message: type[OutboxMessage] | Any) -> ColumnElement[boo
     )
 
 
-def claim(session: Session, message_id: int) -> tuple[OutboxMessage | None, int | None]:
-    """Lock the row of ``message_id`` for this job and tell whether it must wait for its turn.
-
-    Returns the row (None if it is gone) and the id of an unfinished earlier row of its key
-    (None if it may run), in one round trip. Dispatch never hands over a row whose earlier
-    rows are unfinished, so a row that must wait here came by an unusual path (a retry
-    racing its predecessor's redelivery, an operator's requeue): it goes back to wait.
-    """
+def _claim_statement():
     earlier = aliased(OutboxMessage)
     waits_for = (
         select(func.min(earlier.id))
@@ -143,11 +147,50 @@ def claim(session: Session, message_id: int) -> tuple[OutboxMessage | None, int 
         )
         .scalar_subquery()
     )
-    row = session.execute(
+    return (
         select(OutboxMessage, waits_for)
-        .where(OutboxMessage.id == message_id)
+        .where(OutboxMessage.id == bindparam("message_id"))
         .with_for_update(of=OutboxMessage)
-    ).first()
+    )
+
+
+def _complete_statement(with_successor: bool):
+    done = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id == bindparam("message_id"))
+        .values(completed_at=bindparam("now"), last_error=None)
+    )
+    if not with_successor:
+        return done
+    later = aliased(OutboxMessage)
+    waiting = (
+        select(func.min(later.id))
+        .where(
+            later.ordering_key == bindparam("key"),
+            later.id > bindparam("message_id"),
+            later.completed_at.is_(None),
+            later.dispatched_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    return done.returning(waiting)
+
+
+# Built once: every job runs these, and building a statement costs more than running it.
+_CLAIM = _claim_statement()
+_COMPLETE = _complete_statement(with_successor=False)
+_COMPLETE_AND_NEXT = _complete_statement(with_successor=True)
+
+
+def claim(session: Session, message_id: int) -> tuple[OutboxMessage | None, int | None]:
+    """Lock the row of ``message_id`` for this job and tell whether it must wait for its turn.
+
+    Returns the row (None if it is gone) and the id of an unfinished earlier row of its key
+    (None if it may run), in one round trip. Dispatch never hands over a row whose earlier
+    rows are unfinished, so a row that must wait here came by an unusual path (a retry
+    racing its predecessor's redelivery, an operator's requeue): it goes back to wait.
+    """
+    row = session.execute(_CLAIM, {"message_id": message_id}).first()
     return (None, None) if row is None else (row[0], row[1])
 
 
@@ -161,23 +204,13 @@ def complete(session: Session, message: OutboxMessage) -> None:
 
     One statement: the update returns the next row of the key that waits to be handed over.
     """
-    done = update(OutboxMessage).where(OutboxMessage.id == message.id)
-    done = done.values(completed_at=utcnow(), last_error=None)
+    values = {"message_id": message.id, "now": utcnow()}
     if message.ordering_key is None:
-        session.execute(done)
+        session.execute(_COMPLETE, values)
         return
-    later = aliased(OutboxMessage)
-    waiting = (
-        select(func.min(later.id))
-        .where(
-            later.ordering_key == message.ordering_key,
-            later.id > message.id,
-            later.completed_at.is_(None),
-            later.dispatched_at.is_(None),
-        )
-        .scalar_subquery()
-    )
-    successor = session.execute(done.returning(waiting)).scalar()
+    successor = session.execute(
+        _COMPLETE_AND_NEXT, {**values, "key": message.ordering_key}
+    ).scalar()
     if successor is not None:
         session.info.setdefault(_PENDING_KEY, set()).add(successor)
 

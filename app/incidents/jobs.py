@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
 from app.core import audit
@@ -39,20 +39,24 @@ SUBJECTS = {
 }
 
 
-def _ticket_for_message(session: Session, ticket_id: int) -> Ticket | None:
-    """The ticket with what a message shows (module, people, group) in one query, and nothing
-    more: its default eager loads (calendars, roles, links) would cost a mail five queries."""
-    return session.scalar(
-        select(Ticket)
-        .where(Ticket.id == ticket_id)
-        .options(
-            lazyload("*"),
-            joinedload(Ticket.module).lazyload("*"),
-            joinedload(Ticket.reporter).lazyload("*"),
-            joinedload(Ticket.assignee).lazyload("*"),
-            joinedload(Ticket.group).lazyload("*"),
-        )
+# The ticket with what a message shows (module, people, group) in one query, and nothing
+# more: its default eager loads (calendars, roles, links) would cost a mail five queries.
+# Built once: every notification job runs it.
+_TICKET_FOR_MESSAGE = (
+    select(Ticket)
+    .where(Ticket.id == bindparam("ticket_id"))
+    .options(
+        lazyload("*"),
+        joinedload(Ticket.module).lazyload("*"),
+        joinedload(Ticket.reporter).lazyload("*"),
+        joinedload(Ticket.assignee).lazyload("*"),
+        joinedload(Ticket.group).lazyload("*"),
     )
+)
+
+
+def _ticket_for_message(session: Session, ticket_id: int) -> Ticket | None:
+    return session.scalar(_TICKET_FOR_MESSAGE, {"ticket_id": ticket_id})
 
 
 def _ticket_url(ticket: Ticket) -> str:

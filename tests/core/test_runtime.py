@@ -311,3 +311,10 @@ def test_a_periodic_job_that_succeeded_is_remembered_for_the_metrics(app, client
     run_job("tests.core.test_runtime.tick")
 
     assert "tests.core.test_runtime.tick" in last_successes(app)
+
+
+def test_the_cli_runs_a_job_by_its_path(runner):
+    result = runner.invoke(args=["jobs", "run", "tests.core.test_runtime.tick"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "tests.core.test_runtime.tick: None"
