@@ -430,6 +430,7 @@ def environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "smtp_sink": "aiosmtpd in the benchmark process (same machine)",
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
@@ -440,7 +441,9 @@ def markdown(result: dict[str, Any]) -> str:
         "# job_throughput",
         "",
         f"Run {result['started_at']} on {result['environment']['cpus']} CPU(s), "
-        f"{result['environment']['platform']}; PostgreSQL and Redis on loopback.",
+        f"{result['environment']['platform']}; PostgreSQL, Redis and the SMTP sink on the "
+        "same machine; load average (1 min) before and after: "
+        f"{result['environment']['load_average_1m_before_after']}.",
         "",
         "| worker | jobs | jobs/s (process life) | jobs/s (steady) | jobs per CPU-second "
         "| SMTP connections |",
@@ -492,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "benchmark": "job_throughput",
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "config": vars(args) | {"output": str(args.output)},
+        "config": {key: value for key, value in vars(args).items() if key != "output"},
         "environment": environment(),
     }
     prefix = f"steward-bench-{uuid.uuid4().hex[:8]}:"
@@ -508,6 +511,11 @@ def main(argv: list[str] | None = None) -> int:
             measure_burst(app, requester_ids, args, env, folder, int(n))
             for n in args.burst_workers.split(",")
         ]
+    # other work on the machine slows every process down alike; the load says how much
+    result["environment"]["load_average_1m_before_after"] = [
+        result["environment"].pop("load_average_1m"),
+        round(os.getloadavg()[0], 2),
+    ]
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "job_throughput.json").write_text(json.dumps(result, indent=2, default=str))
     (args.output / "job_throughput.md").write_text(markdown(result))
