@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from flask import Blueprint, current_app, jsonify, render_template, request
 from marshmallow import ValidationError
 from sqlalchemy import text
@@ -40,7 +42,8 @@ def readyz():
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"failed: {type(exc).__name__}"
-        db.session.rollback()
+        with suppress(Exception):  # nothing to undo, but the session must not stay failed
+            db.session.rollback()
     jobs: dict[str, object] = {"redis": redis_status(current_app._get_current_object())}
     degraded = [] if jobs["redis"].startswith("ok") else ["redis"]
     if checks["database"] == "ok":
