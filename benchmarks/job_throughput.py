@@ -6,16 +6,17 @@ Two measurements, through the real code paths and the real processes:
 * **throughput**: ``--jobs`` (5,000) notification jobs (``send_ticket_email``: the receipt to
   the requester and the "new ticket" mail to the support group of ``--jobs``/2 tickets) are
   written through the service and handed to Redis, then one ``python -m workers worker
-  --burst`` process works them off against a local SMTP sink. Reported: jobs/s over the
+  --burst --threads N`` process works them off against a local SMTP sink, for each N of
+  ``--threads`` (1 and 4; the same jobs made pending again). Reported: jobs/s over the
   process's whole life (start-up included) and over its steady state (first to last
-  completion). **Baseline**, measured in the same run on ``--baseline-jobs`` of the same jobs:
-  RQ's forking worker (one process forked per job), as the worker ran before; the headline is
-  the ratio of the two rates.
-* **burst**: with ``--burst-workers`` worker processes already running, ``--burst-tickets``
-  (800) tickets are submitted one after the other through the service (each in its own
-  transaction, jobs handed over after each commit, as after a request); reported: how long
-  until every notification of the burst was delivered, from the first ticket and from the
-  last one.
+  completion), and jobs per CPU-second of the process. **Baseline**, measured in the same run
+  on ``--baseline-jobs`` of the same jobs: RQ's forking worker (one process forked per job),
+  as the worker ran before; the headline is the ratio of the rates.
+* **burst**: with worker processes already running (``--bursts``, e.g. ``1x1,2x1,1x4``:
+  processes x threads), ``--burst-tickets`` (800) tickets are submitted one after the other
+  through the service (each in its own transaction, jobs handed over after each commit, as
+  after a request); reported: how long until every notification of the burst was delivered,
+  from the first ticket and from the last one.
 
 It needs a PostgreSQL server where it may create and drop a database (``BENCH_DATABASE_URL``)
 and a Redis (``BENCH_REDIS_URL``, default ``redis://127.0.0.1:6379/0``), where it uses only
@@ -284,7 +285,9 @@ def forking_worker() -> None:
     Worker(queues, connection=connection).work(burst=True, logging_level="WARNING")
 
 
-def start_worker(env: dict[str, str], log: Path, *, burst: bool, forking: bool = False):
+def start_worker(
+    env: dict[str, str], log: Path, *, burst: bool, forking: bool = False, threads: int = 1
+):
     if forking:
         command = [
             sys.executable,
@@ -292,17 +295,20 @@ def start_worker(env: dict[str, str], log: Path, *, burst: bool, forking: bool =
             "from benchmarks.job_throughput import forking_worker; forking_worker()",
         ]
     else:
-        command = [sys.executable, "-m", "workers", "worker"] + (["--burst"] if burst else [])
+        command = [sys.executable, "-m", "workers", "worker", "--threads", str(threads)]
+        command += ["--burst"] if burst else []
     out = log.open("ab")
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def run_burst_worker(env: dict[str, str], log: Path, forking: bool = False) -> tuple[float, float]:
+def run_burst_worker(
+    env: dict[str, str], log: Path, forking: bool = False, threads: int = 1
+) -> tuple[float, float]:
     """Run one worker until the queues are empty: its wall time, and the CPU time it and its
     children (the forked horses of the baseline) used, which a busy machine inflates less."""
     cpu_before = _children_cpu()
     started = time.perf_counter()
-    process = start_worker(env, log, burst=True, forking=forking)
+    process = start_worker(env, log, burst=True, forking=forking, threads=threads)
     if process.wait(timeout=3600) != 0:
         raise RuntimeError(f"worker exited with {process.returncode}; see {log}")
     return time.perf_counter() - started, _children_cpu() - cpu_before
@@ -333,6 +339,24 @@ def steady_rate(state: dict[str, Any]) -> float | None:
     return round((state["done"] - 1) / span, 1) if span > 0 else None
 
 
+def work_off_all(app, env, log: Path, sink: Sink, jobs: int, threads: int) -> dict[str, Any]:
+    """One worker process (``threads`` workers in it) works off ``jobs`` pending jobs."""
+    before, peers = sink.messages, set(sink.peers)
+    wall, cpu = run_burst_worker(env, log, threads=threads)
+    state = outbox_state(app)
+    return {
+        "threads": threads,
+        "jobs": jobs,
+        "delivered_mails": sink.messages - before,
+        "smtp_connections": len(sink.peers - peers),
+        "process_wall_s": round(wall, 2),
+        "process_cpu_s": round(cpu, 2),
+        "jobs_per_s_process": round(jobs / wall, 1),
+        "jobs_per_cpu_s": round(jobs / cpu, 1),
+        "jobs_per_s_steady": steady_rate(state),
+    }
+
+
 def measure_throughput(app, requester_ids, args, env, logs: Path, sink: Sink) -> dict[str, Any]:
     print(f"-- throughput: {args.jobs} notification jobs", flush=True)
     started = time.perf_counter()
@@ -340,23 +364,13 @@ def measure_throughput(app, requester_ids, args, env, logs: Path, sink: Sink) ->
     written = time.perf_counter() - started
     sent, handed = hand_over_pending(app)
     print(f"   {sent} jobs written in {written:.1f} s, handed over in {handed:.2f} s", flush=True)
-    before = sink.messages
-    wall, cpu = run_burst_worker(env, logs / "worker.log")
-    state = outbox_state(app)
-    delivered = sink.messages - before
-    ours = {
-        "jobs": sent,
-        "delivered_mails": delivered,
-        "smtp_connections": len(sink.peers),
-        "process_wall_s": round(wall, 2),
-        "process_cpu_s": round(cpu, 2),
-        "jobs_per_s_process": round(sent / wall, 1),
-        "jobs_per_cpu_s": round(sent / cpu, 1),
-        "jobs_per_s_steady": steady_rate(state),
-        "handoff_s": round(handed, 3),
-        "handoff_jobs_per_s": round(sent / handed, 1),
-    }
-    print(f"   worker: {json.dumps(ours)}", flush=True)
+    runs = []
+    for n, threads in enumerate(int(t) for t in args.threads.split(",")):
+        if n:  # the same jobs again
+            reset_rows(app, sent)
+            hand_over_pending(app)
+        runs.append(work_off_all(app, env, logs / f"worker-{threads}.log", sink, sent, threads))
+        print(f"   worker: {json.dumps(runs[-1])}", flush=True)
 
     print(f"-- baseline: RQ's forking worker on {args.baseline_jobs} of the same jobs", flush=True)
     reset = reset_rows(app, args.baseline_jobs)
@@ -372,21 +386,33 @@ def measure_throughput(app, requester_ids, args, env, logs: Path, sink: Sink) ->
         "jobs_per_cpu_s": round(sent_again / cpu, 1),
     }
     print(f"   forking worker: {json.dumps(baseline)}", flush=True)
-    ok = delivered == sent and baseline["delivered_mails"] == reset
+    ok = all(run["delivered_mails"] == sent for run in runs)
     return {
-        "worker": ours,
+        "handoff": {"jobs": sent, "s": round(handed, 3), "jobs_per_s": round(sent / handed, 1)},
+        "workers": runs,
         "baseline_forking_worker": baseline,
-        "ratio_jobs_per_s": round(ours["jobs_per_s_process"] / baseline["jobs_per_s_process"], 1),
-        "ratio_jobs_per_cpu_s": round(ours["jobs_per_cpu_s"] / baseline["jobs_per_cpu_s"], 1),
-        "all_mails_delivered": ok,
+        "ratios": {
+            f"{run['threads']}_thread(s)": {
+                "jobs_per_s": round(run["jobs_per_s_process"] / baseline["jobs_per_s_process"], 1),
+                "jobs_per_cpu_s": round(run["jobs_per_cpu_s"] / baseline["jobs_per_cpu_s"], 1),
+            }
+            for run in runs
+        },
+        "all_mails_delivered": ok and baseline["delivered_mails"] == reset,
     }
 
 
-def measure_burst(app, requester_ids, args, env, logs: Path, workers: int) -> dict[str, Any]:
-    print(f"-- burst: {args.burst_tickets} tickets, {workers} worker process(es)", flush=True)
+def measure_burst(app, requester_ids, args, env, logs: Path, shape: str) -> dict[str, Any]:
+    processes_count, threads = (int(n) for n in shape.split("x"))
+    print(
+        f"-- burst: {args.burst_tickets} tickets, {processes_count} worker process(es)"
+        f" of {threads} thread(s)",
+        flush=True,
+    )
     since = outbox_state(app)["top_id"]
     processes = [
-        start_worker(env, logs / f"burst-{workers}-{n}.log", burst=False) for n in range(workers)
+        start_worker(env, logs / f"burst-{shape}-{n}.log", burst=False, threads=threads)
+        for n in range(processes_count)
     ]
     try:
         time.sleep(3)  # the workers are up before the burst starts
@@ -401,7 +427,8 @@ def measure_burst(app, requester_ids, args, env, logs: Path, workers: int) -> di
         for process in processes:
             process.wait(timeout=60)
     result = {
-        "workers": workers,
+        "worker_processes": processes_count,
+        "threads": threads,
         "tickets": args.burst_tickets,
         "jobs": expected,
         "submit_s": round(submitted - started, 2),
@@ -436,38 +463,42 @@ def environment() -> dict[str, Any]:
 
 def markdown(result: dict[str, Any]) -> str:
     t = result["throughput"]
-    ours, base = t["worker"], t["baseline_forking_worker"]
+    base = t["baseline_forking_worker"]
+    env = result["environment"]
     lines = [
         "# job_throughput",
         "",
-        f"Run {result['started_at']} on {result['environment']['cpus']} CPU(s), "
-        f"{result['environment']['platform']}; PostgreSQL, Redis and the SMTP sink on the "
-        "same machine; load average (1 min) before and after: "
-        f"{result['environment']['load_average_1m_before_after']}.",
+        f"Run {result['started_at']} on {env['cpus']} CPU(s), {env['platform']}; PostgreSQL, "
+        "Redis and the SMTP sink on the same machine; load average (1 min) before and after: "
+        f"{env['load_average_1m_before_after']}.",
         "",
-        "| worker | jobs | jobs/s (process life) | jobs/s (steady) | jobs per CPU-second "
-        "| SMTP connections |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-        f"| `python -m workers worker` (one process) | {ours['jobs']} | "
-        f"{ours['jobs_per_s_process']} | {ours['jobs_per_s_steady']} | "
-        f"{ours['jobs_per_cpu_s']} | {ours['smtp_connections']} |",
+        "| worker process | jobs | jobs/s (process life) | jobs/s (steady) | "
+        "jobs per CPU-second | ratio to baseline (jobs/s) | SMTP connections |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in t["workers"]:
+        ratio = t["ratios"][f"{run['threads']}_thread(s)"]["jobs_per_s"]
+        lines.append(
+            f"| `python -m workers worker --threads {run['threads']}` | {run['jobs']} | "
+            f"{run['jobs_per_s_process']} | {run['jobs_per_s_steady']} | "
+            f"{run['jobs_per_cpu_s']} | {ratio}x | {run['smtp_connections']} |"
+        )
+    lines += [
         f"| baseline: RQ's forking worker | {base['jobs']} | {base['jobs_per_s_process']} | "
-        f"n/a | {base['jobs_per_cpu_s']} | n/a |",
+        f"n/a | {base['jobs_per_cpu_s']} | 1x | n/a |",
         "",
-        f"**Ratio: {t['ratio_jobs_per_s']}x** the forking worker's rate "
-        f"({t['ratio_jobs_per_cpu_s']}x per CPU-second of the worker process). Handing "
-        f"{ours['jobs']} jobs to Redis took {ours['handoff_s']} s "
-        f"({ours['handoff_jobs_per_s']} jobs/s, chunks of 500).",
+        f"Handing {t['handoff']['jobs']} jobs to Redis took {t['handoff']['s']} s "
+        f"({t['handoff']['jobs_per_s']} jobs/s, chunks of 500).",
         "",
-        "| burst | tickets | jobs | submitting | drained after first ticket | "
-        "after last ticket | jobs/s |",
+        "| burst: worker processes x threads | tickets | jobs | submitting | "
+        "drained after first ticket | after last ticket | jobs/s |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for b in result["bursts"]:
         lines.append(
-            f"| {b['workers']} worker(s) | {b['tickets']} | {b['jobs']} | {b['submit_s']} s | "
-            f"{b['drain_from_first_ticket_s']} s | {b['drain_after_last_ticket_s']} s | "
-            f"{b['jobs_per_s']} |"
+            f"| {b['worker_processes']} x {b['threads']} | {b['tickets']} | {b['jobs']} | "
+            f"{b['submit_s']} s | {b['drain_from_first_ticket_s']} s | "
+            f"{b['drain_after_last_ticket_s']} s | {b['jobs_per_s']} |"
         )
     lines += ["", f"Every mail delivered: {t['all_mails_delivered']}.", ""]
     return "\n".join(lines)
@@ -479,7 +510,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--baseline-jobs", type=int, default=300)
     parser.add_argument("--burst-tickets", type=int, default=800)
     parser.add_argument(
-        "--burst-workers", default="1,2", help="comma-separated worker process counts"
+        "--threads", default="1,4", help="throughput: thread counts of the worker process"
+    )
+    parser.add_argument(
+        "--bursts",
+        default="1x1,2x1,1x4",
+        help="burst: comma-separated PROCESSESxTHREADS worker shapes",
     )
     parser.add_argument("--output", type=Path, default=RESULTS_DIR)
     return parser.parse_args(argv)
@@ -508,8 +544,8 @@ def main(argv: list[str] | None = None) -> int:
         env = worker_env(app, smtp_port, folder)
         result["throughput"] = measure_throughput(app, requester_ids, args, env, folder, sink)
         result["bursts"] = [
-            measure_burst(app, requester_ids, args, env, folder, int(n))
-            for n in args.burst_workers.split(",")
+            measure_burst(app, requester_ids, args, env, folder, shape)
+            for shape in args.bursts.split(",")
         ]
     # other work on the machine slows every process down alike; the load says how much
     result["environment"]["load_average_1m_before_after"] = [

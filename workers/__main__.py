@@ -38,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers")
     parser.add_argument("role", choices=["worker", "scheduler"])
     parser.add_argument("--burst", action="store_true", help="worker: stop when queues are empty")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="worker: run this many workers on threads of the process (default 1)",
+    )
     args = parser.parse_args(argv)
     app = create_app()
     if not app.config.get("REDIS_URL"):
@@ -51,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         metrics_port = int(os.environ.get("WORKER_METRICS_PORT", "0") or 0)
         if metrics_port:
             start_http_server(metrics_port, registry=_metrics_registry())
-        run_worker(app, stop=stop, burst=args.burst)
+        run_worker(app, stop=stop, burst=args.burst, threads=args.threads)
     else:
         run_scheduler(app, stop=stop)
     return 0

@@ -207,16 +207,50 @@ def run_worker(
     *,
     stop: threading.Event | None = None,
     burst: bool = False,
-    worker_class: type[JobWorker] = JobWorker,
+    threads: int = 1,
+    worker_class: type[JobWorker] | None = None,
     logging_level: str = "INFO",
 ) -> None:
     """Work off the app's queues until ``stop`` is set (or, with ``burst``, they are empty).
 
     Whatever happens to Redis (refused, hung, restarted empty), the loop starts a new worker
     after a backoff and carries on; jobs that were running are retried by the survivors.
+
+    With ``threads`` > 1 that many workers run on threads of this process, each job still in
+    its own app context: a job mostly waits (database, Redis, SMTP), so the process gets more
+    done with one application. Their job timeouts use a timer; the main thread keeps the
+    signals and waits.
     """
     stop = stop or threading.Event()
     bind_app(app)
+    if threads <= 1:
+        _work_on_this_thread(app, stop, burst, worker_class or JobWorker, logging_level)
+        return
+    workers = [
+        threading.Thread(
+            target=_work_on_this_thread,
+            args=(app, stop, burst, worker_class or ThreadJobWorker, logging_level),
+            name=f"steward-worker-{n}",
+            daemon=True,
+        )
+        for n in range(threads)
+    ]
+    for thread in workers:
+        thread.start()
+    while any(thread.is_alive() for thread in workers):
+        stop.wait(0.5)  # short waits: a signal handler (which sets ``stop``) runs meanwhile
+        if stop.is_set():
+            for thread in workers:
+                thread.join()
+
+
+def _work_on_this_thread(
+    app: Flask,
+    stop: threading.Event,
+    burst: bool,
+    worker_class: type[JobWorker],
+    logging_level: str,
+) -> None:
     try:
         _work_until_stopped(app, stop, burst, worker_class, logging_level)
     finally:

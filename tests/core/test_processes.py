@@ -101,10 +101,11 @@ class Process:
 
 @pytest.fixture
 def processes(app, smtp_server, tmp_path) -> Iterator[Callable[..., Process]]:
-    """start(role, redis_url=TEST_REDIS_URL): ``python -m workers <role>`` on the test's data."""
+    """start(role, *options, redis_url=TEST_REDIS_URL): ``python -m workers <role> <options>``
+    on the test's data."""
     started: list[Process] = []
 
-    def start(role: str, redis_url: str | None = None) -> Process:
+    def start(role: str, *options: str, redis_url: str | None = None) -> Process:
         env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
         env.update(
             DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
@@ -118,7 +119,7 @@ def processes(app, smtp_server, tmp_path) -> Iterator[Callable[..., Process]]:
         log = tmp_path / f"{role}-{len(started)}.log"
         with log.open("wb") as out:
             popen = subprocess.Popen(
-                [sys.executable, "-m", "workers", role],
+                [sys.executable, "-m", "workers", role, *options],
                 cwd=ROOT,
                 env=env,
                 stdout=out,
@@ -309,3 +310,16 @@ def test_the_job_of_a_worker_killed_mid_job_is_retried_within_about_a_minute(
     assert waited < expected + 15, f"retried after {waited:.0f} s"
     db_session.expire_all()
     assert db_session.get(OutboxMessage, message.id).completed_at is not None
+
+
+@ONE_BACKEND
+def test_a_worker_process_with_threads_delivers_and_stops_cleanly_on_sigterm(
+    app, processes, overdue_ticket, smtp_server
+):
+    needs_test_redis()
+    worker = processes("worker", "--threads", "3")
+    eventually(lambda: smtp_server.to(overdue_ticket.reporter.email), 60, "the receipt", worker)
+
+    worker.popen.terminate()
+
+    assert worker.popen.wait(timeout=30) == 0, worker.log_tail()

@@ -53,12 +53,19 @@ SHARED_SETTINGS = (
     "WEBHOOK_URL",
 )
 SEEN: list[tuple[int, Flask, object]] = []  # (process id, app, session) of each job run
+THREADS: set[str] = set()  # the threads that ran record_thread jobs
 
 
 def record_marker(session, *, marker: str) -> str:
     SEEN.append((os.getpid(), current_app._get_current_object(), session()))
     audit.record(session, None, "marker", marker, "ran")
     return marker
+
+
+def record_thread(session, *, marker: str) -> str:
+    THREADS.add(threading.current_thread().name)
+    time.sleep(0.2)  # long enough for the other threads to take the next jobs
+    return record_marker(session, marker=marker)
 
 
 def sleepy(session, *, seconds: float) -> None:
@@ -182,6 +189,20 @@ def test_the_worker_runs_jobs_in_its_own_process_with_one_app_and_a_session_per_
     assert pid_1 == pid_2 == os.getpid(), "no process forked per job"
     assert app_1 is app_2 is app, "the application is reused"
     assert session_1 is not session_2, "each job has its own app context and session"
+
+
+def test_a_worker_process_may_run_several_workers_on_threads(app, db_session):
+    THREADS.clear()
+    for n in range(6):
+        enqueue(db_session, "tests.core.test_runtime.record_thread", marker=f"threaded-{n}")
+    db_session.commit()
+    dispatch_committed(app, db_session)
+
+    run_worker(app, burst=True, threads=3, logging_level="WARNING")
+
+    assert all(ran(db_session, f"threaded-{n}") for n in range(6))
+    assert len(THREADS) > 1
+    assert all(name.startswith("steward-worker-") for name in THREADS)
 
 
 def test_a_job_running_past_its_timeout_is_stopped_and_kept_for_a_retry(app, db_session):
