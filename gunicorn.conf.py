@@ -6,6 +6,11 @@ from prometheus_client import multiprocess
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
+# gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl), so two
+# instances on one host would clash: off, unless GUNICORN_CONTROL_SOCKET names this instance's.
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 timeout = 30
 accesslog = "-"
 

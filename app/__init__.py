@@ -18,13 +18,12 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Settings, check_production
-from app.core import errors, metrics
+from app.core import errors, metrics, outbox
 from app.core.db import db
 from app.core.edge import init_edge
 from app.core.forms import init_forms
 from app.core.i18n import init_i18n
 from app.core.openapi import StewardApi
-from app.core.outbox import dispatch_committed
 from app.core.security_headers import init_security_headers
 from app.core.timing import init_server_timing
 
@@ -99,6 +98,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)  # after the Api, so ours answer every error
     init_forms(app)  # expired and oversized page forms go back to their page
     metrics.instrument(app)
+    outbox.init_app(app)
     init_i18n(app)
     init_security_headers(app)
 
@@ -114,16 +114,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         user = current_user if current_user.is_authenticated else None
         return {"nav_items": nav_for(user) if user else []}
 
-    @app.teardown_request
-    def _dispatch_outbox(exc: BaseException | None) -> None:
-        if exc is None:
-            dispatch_committed(app, db.session)
-
     from app import cli
 
     cli.register(app)
     if app.config["EMBEDDED_JOBS"] and not app.config.get("TESTING"):
-        from workers.embedded import start_on_first_request
+        from app.core.embedded import start_on_first_request
 
         start_on_first_request(app)
     return app
@@ -146,10 +141,22 @@ def _register_domains(app: Flask, api: Api) -> None:
     for module in (core_views, identity_views, catalogue_views, incidents_views):
         app.register_blueprint(module.blueprint)
 
+    from app.catalogue import jobs as catalogue_jobs
+    from app.core import jobs as core_jobs
+    from app.core.schedule import add_periodic
+    from app.identity import jobs as identity_jobs
+    from app.incidents import jobs as incidents_jobs
+
+    for module in (core_jobs, identity_jobs, catalogue_jobs, incidents_jobs):
+        add_periodic(app, *module.PERIODIC)
+
+    from app.catalogue.metrics import collect_calendar_gauges
     from app.incidents.metrics import collect_ticket_gauges
 
-    metrics.add_scrape_collector(metrics.collect_outbox_and_queues)
+    metrics.add_scrape_collector(metrics.collect_outbox)
+    metrics.add_scrape_collector(metrics.collect_queues)
     metrics.add_scrape_collector(collect_ticket_gauges)
+    metrics.add_scrape_collector(collect_calendar_gauges)
 
 
 def _register_docs_assets(app: Flask) -> None:

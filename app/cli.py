@@ -79,7 +79,7 @@ def load_demo(seed: int, users: int, months: int) -> None:
 @click.argument("job")
 def run_job_now(job: str) -> None:
     """Run a periodic job now, e.g. app.core.jobs.sweep_outbox."""
-    from workers.runner import bind_app, run_job
+    from app.core.runner import bind_app, run_job
 
     bind_app(current_app._get_current_object())
     click.echo(f"{job}: {run_job(job)}")

@@ -97,3 +97,31 @@ def test_services_never_touch_the_request(path):
     touched += [w for w in ("from flask import request", "current_user") if w in source]
 
     assert not touched, f"{path.relative_to(ROOT)} reads the HTTP request: {touched}"
+
+
+@pytest.mark.parametrize("path", python_files(APP / "core"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_core_imports_no_domain(path):
+    domains = {
+        name
+        for name in imports_of(path)
+        for domain in DOMAINS
+        if name == f"app.{domain}" or name.startswith(f"app.{domain}.")
+    }
+
+    assert not domains, f"{path.relative_to(ROOT)} depends on a domain: {domains}"
+
+
+@pytest.mark.parametrize("path", python_files(APP), ids=lambda p: str(p.relative_to(ROOT)))
+def test_nothing_in_the_application_imports_the_process_entry_points(path):
+    entry_points = {name for name in imports_of(path) if name.split(".")[0] == "workers"}
+
+    assert not entry_points, f"{path.relative_to(ROOT)} imports the job processes: {entry_points}"
+
+
+def test_the_job_processes_stay_thin_entry_points():
+    """``workers/`` parses arguments and starts the loops of ``app.core``; nothing more."""
+    modules = {p.name for p in python_files(ROOT / "workers")}
+    imported = {name for p in python_files(ROOT / "workers") for name in imports_of(p)}
+
+    assert modules == {"__init__.py", "__main__.py"}
+    assert "app.core.runtime" in imported

@@ -1,1 +1,1 @@
-"""RQ entry points: run domain jobs inside an application context, one transaction each."""
+"""The job processes: ``python -m workers worker|scheduler`` (the loops live in ``app.core``)."""

@@ -1,19 +1,21 @@
-"""``python -m workers worker|scheduler``: the production job processes (needs ``REDIS_URL``)."""
+"""``python -m workers worker|scheduler``: the production job processes (needs ``REDIS_URL``).
+
+Thin entry points: build the app, serve the worker's metrics, and run the loops of
+``app.core.runtime``, which keep going through Redis and database outages.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
-from rq import Worker
-from rq.cron import CronScheduler
 
 from app import create_app
-from app.core.queue import QUEUE_NAMES, get_queue, redis_for
-from workers.runner import bind_app
-from workers.schedule import register_all
+from app.core.runtime import run_scheduler, run_worker
 
 
 def _metrics_registry() -> CollectorRegistry:
@@ -25,10 +27,23 @@ def _metrics_registry() -> CollectorRegistry:
     return registry
 
 
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers")
     parser.add_argument("role", choices=["worker", "scheduler"])
     parser.add_argument("--burst", action="store_true", help="worker: stop when queues are empty")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="worker: run this many workers on threads of the process (default 1)",
+    )
     args = parser.parse_args(argv)
     app = create_app()
     if not app.config.get("REDIS_URL"):
@@ -37,18 +52,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    bind_app(app)
-    metrics_port = int(os.environ.get("WORKER_METRICS_PORT", "0") or 0)
-    if metrics_port and args.role == "worker":
-        start_http_server(metrics_port, registry=_metrics_registry())
-    connection = redis_for(app)
+    stop = _stop_on_signals()
     if args.role == "worker":
-        queues = [get_queue(name, app) for name in QUEUE_NAMES]
-        Worker(queues, connection=connection).work(burst=args.burst, with_scheduler=True)
+        metrics_port = int(os.environ.get("WORKER_METRICS_PORT", "0") or 0)
+        if metrics_port:
+            start_http_server(metrics_port, registry=_metrics_registry())
+        run_worker(app, stop=stop, burst=args.burst, threads=args.threads)
     else:
-        scheduler = CronScheduler(connection=connection)
-        register_all(scheduler, app.config.get("QUEUE_PREFIX", ""))
-        scheduler.start()
+        run_scheduler(app, stop=stop)
     return 0
 
 

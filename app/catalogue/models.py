@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.clock import utcnow
 from app.core.db import Base, VersionedMixin
+
+# A calendar whose holidays end sooner than this is flagged (page, /metrics): past its last
+# holiday, SLA clocks count public holidays as working days.
+HOLIDAYS_NOTICE = timedelta(days=60)
 
 support_group_members = Table(
     "support_group_members",
@@ -36,6 +41,19 @@ class BusinessCalendar(VersionedMixin, Base):
         order_by="Holiday.day",
         lazy="selectin",
     )
+
+    @property
+    def holidays_until(self) -> date | None:
+        """The last holiday this calendar knows of (None without any)."""
+        return self.holidays[-1].day if self.holidays else None
+
+    @property
+    def holidays_ending_soon(self) -> bool:
+        """Its holidays end within HOLIDAYS_NOTICE (or, following a country, it has none)."""
+        until = self.holidays_until
+        if until is None:
+            return self.country is not None
+        return until < utcnow().date() + HOLIDAYS_NOTICE
 
 
 class Holiday(Base):

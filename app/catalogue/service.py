@@ -284,7 +284,11 @@ def remove_holiday(session: Session, actor: User, calendar: BusinessCalendar, da
 def import_public_holidays(
     session: Session, actor: User | None, calendar: BusinessCalendar, country: str, years: list[int]
 ) -> int:
-    """Add the public holidays of ``country`` for ``years`` (existing days kept); count added."""
+    """Add the public holidays of ``country`` for ``years`` (existing days kept); count added.
+
+    A calendar that follows no country yet follows this one from now on: the daily job
+    (``app.catalogue.jobs``) keeps its current and next years imported.
+    """
     try:
         source = public_holidays.country_holidays(country.upper(), years=years)
     except NotImplementedError as exc:
@@ -297,15 +301,16 @@ def import_public_holidays(
         if day not in known:
             calendar.holidays.append(Holiday(day=day, name=name[:120]))
             added += 1
+    changes: dict[str, list] = {}
+    if calendar.country is None:  # from now on the daily job keeps this country's years
+        calendar.country = country.upper()
+        changes["country"] = [None, calendar.country]
     if added:
+        changes["holidays"] = [None, f"{added} from {country.upper()} {years}"]
+    if changes:
         session.flush()
         audit.record(
-            session,
-            actor,
-            "business_calendar",
-            calendar.code,
-            "holidays_imported",
-            {"holidays": [None, f"{added} from {country.upper()} {years}"]},
+            session, actor, "business_calendar", calendar.code, "holidays_imported", changes
         )
     return added
 

@@ -1,15 +1,12 @@
-"""Housekeeping jobs every deployment runs: outbox sweep, login-attempt pruning."""
+"""Housekeeping every deployment runs: the outbox sweep."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import current_app
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from app.core.clock import utcnow
 from app.core.outbox import sweep
+from app.core.schedule import Periodic
 
 
 def sweep_outbox(session: Session) -> int:
@@ -17,10 +14,4 @@ def sweep_outbox(session: Session) -> int:
     return sweep(session, current_app._get_current_object())
 
 
-def prune_login_attempts(session: Session, keep_days: int = 30) -> int:
-    """Forget login attempts older than ``keep_days`` (they only serve throttling)."""
-    from app.identity.models import LoginAttempt
-
-    cutoff = utcnow() - timedelta(days=keep_days)
-    result = session.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < cutoff))
-    return result.rowcount or 0
+PERIODIC = [Periodic("app.core.jobs.sweep_outbox", 60, queue="high", timeout=120)]

@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, or_, select
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from app.core import audit
 from app.core.clock import utcnow
 from app.core.mail import send_email
+from app.core.schedule import Periodic
 from app.core.webhook import post_json
 from app.identity.models import User
 from app.incidents import notifications
@@ -36,6 +37,26 @@ SUBJECTS = {
     "response_breach": "[{priority}] {ref} breached its first-response SLA",
     "resolution_breach": "[{priority}] {ref} breached its resolution SLA",
 }
+
+
+# The ticket with what a message shows (module, people, group) in one query, and nothing
+# more: its default eager loads (calendars, roles, links) would cost a mail five queries.
+# Built once: every notification job runs it.
+_TICKET_FOR_MESSAGE = (
+    select(Ticket)
+    .where(Ticket.id == bindparam("ticket_id"))
+    .options(
+        lazyload("*"),
+        joinedload(Ticket.module).lazyload("*"),
+        joinedload(Ticket.reporter).lazyload("*"),
+        joinedload(Ticket.assignee).lazyload("*"),
+        joinedload(Ticket.group).lazyload("*"),
+    )
+)
+
+
+def _ticket_for_message(session: Session, ticket_id: int) -> Ticket | None:
+    return session.scalar(_TICKET_FOR_MESSAGE, {"ticket_id": ticket_id})
 
 
 def _ticket_url(ticket: Ticket) -> str:
@@ -65,7 +86,9 @@ def _body(session: Session, ticket: Ticket, event: str, comment_id: int | None) 
         "",
     ]
     if comment_id is not None:
-        comment = session.get(Comment, comment_id)
+        comment = session.get(
+            Comment, comment_id, options=[joinedload(Comment.author).lazyload("*")]
+        )
         if comment is not None and comment.public:
             lines += [f"{comment.author.name} wrote:", comment.body, ""]
     if event == "resolved":
@@ -89,7 +112,7 @@ def send_ticket_email(
     assignee_id: int | None = None,
 ) -> list[str]:
     """Email the requester or the support team about ``event``; returns the recipients."""
-    ticket = session.get(Ticket, ticket_id)
+    ticket = _ticket_for_message(session, ticket_id)
     if ticket is None:
         return []
     if audience == "requester":
@@ -97,7 +120,7 @@ def send_ticket_email(
     elif audience == "group":
         recipients = _group_recipients(ticket)
     elif assignee_id is not None:
-        assignee = session.get(User, assignee_id)
+        assignee = session.get(User, assignee_id, options=[lazyload("*")])
         recipients = [assignee.email] if assignee and assignee.active else []
     else:
         recipients = _team_recipients(ticket)
@@ -113,7 +136,7 @@ def send_ticket_email(
 
 def post_ticket_webhook(session: Session, *, ticket_id: int, event: str) -> bool:
     """Tell the configured channel (chat) about a P1 or a breach."""
-    ticket = session.get(Ticket, ticket_id)
+    ticket = _ticket_for_message(session, ticket_id)
     if ticket is None:
         return False
     payload = {
@@ -213,3 +236,9 @@ def auto_close_resolved(session: Session) -> int:
         perform(session, None, ticket, "close")
         closed += 1
     return closed
+
+
+PERIODIC = [
+    Periodic("app.incidents.jobs.scan_sla", 60, queue="high", timeout=120),
+    Periodic("app.incidents.jobs.auto_close_resolved", 3600),
+]

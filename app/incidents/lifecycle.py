@@ -2,6 +2,11 @@
 
 Every transition anywhere in Steward (API, pages, jobs) goes through ``transition_for``; a
 forbidden one raises ``InvalidTransition`` listing the actions allowed from the current state.
+
+One window for second thoughts: a resolved ticket closes by itself after
+``TICKET_AUTO_CLOSE_DAYS``, and its requester (or an agent) may reopen it, resolved or already
+closed, until ``TICKET_REOPEN_DAYS`` after its resolution (``transitions.can_reopen``). A ticket
+closed without a resolution (a duplicate) is never reopened.
 """
 
 from __future__ import annotations
@@ -71,17 +76,26 @@ TRANSITIONS: tuple[Transition, ...] = (
         A,
     ),
     _t(Action.CLOSE, {Status.RESOLVED}, Status.CLOSED, A, R, S),
-    _t(Action.REOPEN, {Status.RESOLVED}, Status.IN_PROGRESS, A, R),
+    _t(Action.REOPEN, {Status.RESOLVED, Status.CLOSED}, Status.IN_PROGRESS, A, R),
     _t(Action.CANCEL, {Status.NEW, Status.TRIAGED}, Status.CANCELLED, A, R),
     _t(Action.CANCEL, {Status.IN_PROGRESS, Status.WAITING}, Status.CANCELLED, A),
     _t(Action.DUPLICATE, set(OPEN_STATUSES), Status.CLOSED, A),
 )
 
 
-def allowed_actions(status: str, parties: set[Party] | frozenset[Party]) -> list[str]:
-    """The actions any of ``parties`` may take from ``status``, sorted."""
+def allowed_actions(
+    status: str, parties: set[Party] | frozenset[Party], *, can_reopen: bool = True
+) -> list[str]:
+    """The actions any of ``parties`` may take from ``status``, sorted; without ``can_reopen``
+    (the reopen window has passed, or the ticket was never resolved) no reopen."""
     return sorted(
-        {t.action.value for t in TRANSITIONS if status in t.sources and t.parties & parties}
+        {
+            t.action.value
+            for t in TRANSITIONS
+            if status in t.sources
+            and t.parties & parties
+            and (can_reopen or t.action != Action.REOPEN)
+        }
     )
 
 

@@ -1,6 +1,10 @@
 """Who hears about what happens to a ticket. Only decides and enqueues (through the outbox);
 the sending itself is ``jobs.py``, retried with backoff, so a failing mail server never fails
 the change that caused the notification.
+
+Each ticket's messages to one audience (its requester, its support team, the chat webhook)
+share an outbox ordering key: after an outage they still arrive in the order they were
+written ("needs your answer" before "resolved").
 """
 
 from __future__ import annotations
@@ -15,13 +19,33 @@ EMAIL_JOB = "app.incidents.jobs.send_ticket_email"
 WEBHOOK_JOB = "app.incidents.jobs.post_ticket_webhook"
 
 
+def ordering_key(ticket: Ticket, audience: str) -> str:
+    """One line of messages per ticket and audience: the requester, the support team, chat."""
+    line = {"requester": "requester", "webhook": "webhook"}.get(audience, "support")
+    return f"ticket:{ticket.id}:{line}"
+
+
 def _email(session: Session, ticket: Ticket, event: str, audience: str, **extra) -> None:
-    enqueue(session, EMAIL_JOB, ticket_id=ticket.id, event=event, audience=audience, **extra)
+    enqueue(
+        session,
+        EMAIL_JOB,
+        ordering_key=ordering_key(ticket, audience),
+        ticket_id=ticket.id,
+        event=event,
+        audience=audience,
+        **extra,
+    )
 
 
 def _webhook(session: Session, ticket: Ticket, event: str, dedupe_key: str | None = None) -> None:
     enqueue(
-        session, WEBHOOK_JOB, queue="high", dedupe_key=dedupe_key, ticket_id=ticket.id, event=event
+        session,
+        WEBHOOK_JOB,
+        queue="high",
+        dedupe_key=dedupe_key,
+        ordering_key=ordering_key(ticket, "webhook"),
+        ticket_id=ticket.id,
+        event=event,
     )
 
 
@@ -62,6 +86,7 @@ def sla_event(session: Session, ticket: Ticket, clock: str, kind: str) -> None:
         EMAIL_JOB,
         queue="high",
         dedupe_key=f"mail:{key}",
+        ordering_key=ordering_key(ticket, "team"),
         ticket_id=ticket.id,
         event=f"{clock}_{kind}",
         audience="team",

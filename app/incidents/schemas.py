@@ -19,7 +19,7 @@ from app.incidents.models import format_ref
 from app.incidents.queues import SORTS, VIEWS
 from app.incidents.service import DESCRIPTION_MAX, TITLE_MAX
 from app.incidents.sla import LEVELS, PRIORITIES
-from app.incidents.transitions import RESOLUTION_CODES
+from app.incidents.transitions import RESOLUTION_CODES, can_reopen
 
 Level = validate.OneOf(LEVELS)
 
@@ -225,8 +225,6 @@ KEY_USER_FIELDS = ("suggested_priority", "prequalification_note")
 def sees_emails(actor, user) -> bool:
     """People's email addresses are for the support team (``user:view``); others see names,
     except their own address."""
-    from app.core.permissions import Permission, can
-
     return user is not None and (user.id == actor.id or can(actor, Permission.USER_VIEW))
 
 
@@ -287,7 +285,7 @@ def ticket_to_dict(
         "duplicate_of": format_ref(ticket.duplicate_of_id) if ticket.duplicate_of_id else None,
         "reopen_count": ticket.reopen_count,
         "sla": clock.__dict__,
-        "allowed_actions": _actions(catalogue, actor, ticket),
+        "allowed_actions": _actions(catalogue, actor, ticket, now),
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
         "triaged_at": ticket.triaged_at,
@@ -350,14 +348,17 @@ def _grants(context: ListContext, actor, ticket) -> tuple[bool, bool]:
     return found
 
 
-def _actions(context: ListContext, actor, ticket) -> list[str]:
+def _actions(context: ListContext, actor, ticket, now) -> list[str]:
     """The actions ``actor`` may take on ``ticket`` (the state machine asked once per module,
-    reporter and status)."""
+    reporter, status and reopen window)."""
 
-    key = (ticket.module_id, ticket.reporter_id == actor.id, ticket.status)
+    reopenable = can_reopen(ticket, now)
+    key = (ticket.module_id, ticket.reporter_id == actor.id, ticket.status, reopenable)
     found = context.actions.get(key)
     if found is None:
-        found = allowed_actions(ticket.status, service.parties(actor, ticket))
+        found = allowed_actions(
+            ticket.status, service.parties(actor, ticket), can_reopen=reopenable
+        )
         context.actions[key] = found
     return list(found)
 

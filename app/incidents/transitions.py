@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from app.core import audit
 from app.core.clock import utcnow
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from app.core.permissions import Permission, require
 from app.identity.models import User
 from app.incidents import notifications, sla
-from app.incidents.lifecycle import Action, Party, transition_for
+from app.incidents.lifecycle import Action, Party, allowed_actions, transition_for
 from app.incidents.models import Ticket
 from app.incidents.service import (
     assign,
@@ -62,6 +62,12 @@ def record_breach(session: Session, ticket: Ticket, clock: str) -> None:
 
 def _reopen_window() -> timedelta:
     return timedelta(days=int(current_app.config.get("TICKET_REOPEN_DAYS", 14)))
+
+
+def can_reopen(ticket: Ticket, now: datetime) -> bool:
+    """A resolved ticket, closed since or not, may be reopened until TICKET_REOPEN_DAYS after
+    its resolution; one closed without a resolution (a duplicate) never."""
+    return ticket.resolved_at is not None and now - ticket.resolved_at <= _reopen_window()
 
 
 def perform(
@@ -109,12 +115,19 @@ def perform(
     elif transition.action == Action.CLOSE:
         ticket.closed_at = now
     elif transition.action == Action.REOPEN:
-        if ticket.resolved_at and now - ticket.resolved_at > _reopen_window():
+        if ticket.resolved_at is None:
+            raise InvalidTransition(
+                "This ticket was closed without a resolution; it cannot be reopened.",
+                allowed=allowed_actions(ticket.status, who, can_reopen=False),
+                current_status=ticket.status,
+            )
+        if not can_reopen(ticket, now):
             raise Conflict(
                 "The reopen window has passed; please open a new ticket.",
                 errors={"action": [f"Reopen within {_reopen_window().days} days of resolution."]},
             )
         ticket.reopen_count += 1
+        ticket.closed_at = None
         ticket.resolved_at = None
         ticket.resolution_code = None
         ticket.resolution_note = None

@@ -6,18 +6,27 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
+from rq.cron import CronScheduler
 
-from workers.runner import run_job
+from app import create_app
+from app.core.db import db
+from app.core.outbox import OutboxMessage, enqueue
+from app.core.queue import QUEUE_NAMES, get_queue, worker_redis
+from app.core.runner import run_job
+from app.core.runtime import JobWorker, scheduler_name
+from tests.faults import SICK_REDIS_BOUND_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -261,3 +270,98 @@ def test_the_request_counter_adds_up_over_every_gunicorn_worker(gunicorn_server)
         exposition = requests.get(f"{gunicorn_server.url}/metrics", timeout=10).text
         counted = samples(exposition, "steward_http_requests_total", endpoint="core.healthz")
         assert counted == HEALTHZ_REQUESTS, gunicorn_server.log_tail()
+
+
+# --- the job system, as the web tier sees it ------------------------------------------------
+
+
+def gauges(exposition: str) -> dict[tuple[str, tuple], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+    }
+
+
+def test_the_outbox_shows_what_waits_what_runs_and_what_was_given_up(
+    app, client, db_session, frozen_clock
+):
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    frozen_clock(t0)
+    waiting, running, done, given_up = (
+        enqueue(db_session, "app.core.jobs.sweep_outbox") for _ in range(4)
+    )
+    running.dispatched_at = t0 + timedelta(minutes=1)
+    done.dispatched_at = done.completed_at = t0 + timedelta(minutes=1)
+    given_up.dispatched_at, given_up.gave_up_at = t0, t0 + timedelta(minutes=2)
+    db_session.commit()
+    assert isinstance(waiting, OutboxMessage)
+    frozen_clock(t0 + timedelta(minutes=10))
+
+    values = gauges(scrape(client))
+
+    assert values[("steward_outbox_pending_messages", ())] == 1
+    assert values[("steward_outbox_oldest_pending_age_seconds", ())] == 600
+    assert values[("steward_outbox_unfinished_messages", ())] == 1
+    assert values[("steward_outbox_oldest_unfinished_age_seconds", ())] == 540
+    assert values[("steward_outbox_given_up_messages", ())] == 1
+
+
+def test_a_hung_redis_shows_as_down_and_the_scrape_still_answers_at_once(app, hung_redis):
+    settings = {k: app.config[k] for k in ("TESTING", "SQLALCHEMY_DATABASE_URI", "SECRET_KEY")}
+    sick = create_app({**settings, "REDIS_URL": hung_redis.url})
+    try:
+        started = time.perf_counter()
+        response = sick.test_client().get("/metrics")
+        seconds = time.perf_counter() - started
+    finally:
+        with sick.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+    values = gauges(response.get_data(as_text=True))
+    assert response.status_code == 200
+    assert values[("steward_redis_up", ())] == 0
+    assert ("steward_outbox_pending_messages", ()) in values, "the database part still shows"
+    assert not [key for key in values if key[0] == "steward_queue_jobs"]
+    assert seconds < SICK_REDIS_BOUND_SECONDS
+
+
+def test_live_workers_and_schedulers_are_counted(app, client):
+    connection = worker_redis(app)
+    before = gauges(scrape(client))
+    worker = JobWorker(
+        [get_queue(name, app, connection) for name in QUEUE_NAMES],
+        connection=connection,
+        stop=threading.Event(),
+    )
+    worker.register_birth()
+    scheduler = CronScheduler(connection=connection, name=f"{scheduler_name(app)}:test")
+    scheduler.register_birth()
+    try:
+        during = gauges(scrape(client))
+    finally:
+        worker.register_death()
+        scheduler.register_death()
+    after = gauges(scrape(client))
+
+    worker_key, scheduler_key = (
+        ("steward_job_processes", (("role", role),)) for role in ("worker", "scheduler")
+    )
+    assert (before[worker_key], before[scheduler_key]) == (0, 0)
+    assert (during[worker_key], during[scheduler_key]) == (1, 1)
+    assert (after[worker_key], after[scheduler_key]) == (0, 0)
+
+
+def test_each_periodic_job_shows_its_interval_and_its_last_success(app, client):
+    before = gauges(scrape(client))
+
+    run_job("app.incidents.jobs.scan_sla")
+
+    after = gauges(scrape(client))
+    task = (("task", "scan_sla"),)
+    assert after[("steward_periodic_job_interval_seconds", task)] == 60
+    assert ("steward_periodic_job_last_success_timestamp_seconds", task) not in before
+    assert (
+        abs(after[("steward_periodic_job_last_success_timestamp_seconds", task)] - time.time()) < 60
+    )

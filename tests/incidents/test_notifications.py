@@ -292,3 +292,60 @@ def test_a_webhook_the_receiver_refused_is_posted_once_it_accepts_again(
     ]
     [message] = outbox(db_session, WEBHOOK_JOB)
     assert message.completed_at is not None
+
+
+def test_after_a_mail_outage_the_requester_gets_the_ticket_story_in_order(
+    app, api_client, requester, agent, frozen, smtp_server, run_jobs
+):
+    smtp_server.stop()
+    ticket = submit(api_client(requester))  # "received": fails, retried in 10 s
+    support = api_client(agent)
+    act(support, ticket["ref"], "start")
+    act(support, ticket["ref"], "wait")  # "needs your answer": must wait for "received"
+    run_jobs(app)
+    smtp_server.start()
+    frozen(T0 + timedelta(seconds=5))
+    act(
+        support,
+        ticket["ref"],
+        "resolve",
+        resolution_code="configuration",
+        resolution_note="The posting period was reopened.",
+    )
+    run_jobs(app)  # the server is back, but "resolved" must not overtake the others
+    overtaken = subjects(smtp_server.to(requester.email))
+
+    frozen(T0 + FIRST_RETRY)
+    run_jobs(app)
+
+    assert overtaken == []
+    assert subjects(smtp_server.to(requester.email)) == [
+        f"{ticket['ref']} received: Invoice posting fails",
+        f"{ticket['ref']} needs your answer: Invoice posting fails",
+        f"{ticket['ref']} is resolved: Invoice posting fails",
+    ]
+
+
+def test_the_support_team_hears_in_order_independently_of_the_requester(
+    app, api_client, make_user, requester, agent, frozen, smtp_server, run_jobs
+):
+    colleague = make_user("agent", email="bea.agent@example.com", name="Bea")
+    smtp_server.stop()
+    ticket = submit(api_client(requester))
+    run_jobs(app)  # "received" and "new ticket for the group" both fail
+    smtp_server.start()
+    frozen(T0 + timedelta(seconds=5))
+
+    act(api_client(agent), ticket["ref"], "triage", assignee=colleague.email)
+    run_jobs(app)
+    before_retry = subjects(smtp_server.to(colleague.email))
+    frozen(T0 + FIRST_RETRY)
+    run_jobs(app)
+
+    assert before_retry == [], "'assigned' waits for the group's 'new ticket' mail"
+    assert subjects(smtp_server.to(TEAM_EMAIL)) == [
+        f"[P3] New ticket {ticket['ref']} for Finance support: Invoice posting fails"
+    ]
+    assert subjects(smtp_server.to(colleague.email)) == [
+        f"[P3] {ticket['ref']} assigned to you: Invoice posting fails"
+    ]
