@@ -15,6 +15,18 @@ Who takes part in the conversation on a ticket (comments and files):
 - internal notes and internal files: the support team only (``ticket:note_internal``).
 The auditor reads everything and changes nothing: the role holds no permission that writes.
 Every person lists and revokes their own API tokens (``token:self``).
+
+Beyond the desk:
+- enhancement requests: everyone submits, reads, votes and comments; the product owner of a
+  module qualifies, ranks and plans its requests and writes internal notes; the steering
+  committee (``committee_member``, not module-scoped) and admins decide;
+- sprints and release notes: everyone reads; product owners plan, run and release;
+- ERP access rights: everyone requests for themself; approvers of a module approve its roles;
+  reviewers certify or revoke in campaigns; admins run the catalogue, exceptions, provisioning
+  and campaigns; the ERP confirms provisioning with a service token scoped ``access:provision``;
+- usage events come from the ERP's service token (``usage:ingest``) or an admin; indicators
+  are read by the support team, product owners, the committee, admins and auditors; admins set
+  targets.
 """
 
 from __future__ import annotations
@@ -34,6 +46,7 @@ class Role(StrEnum):
     APPROVER = "approver"
     ADMIN = "admin"
     AUDITOR = "auditor"
+    COMMITTEE_MEMBER = "committee_member"
 
 
 MODULE_SCOPED_ROLES = frozenset({Role.KEY_USER, Role.PRODUCT_OWNER, Role.APPROVER})
@@ -59,6 +72,23 @@ class Permission(StrEnum):
     TOKEN_SELF = "token:self"
     AUDIT_VIEW = "audit:view"
     USAGE_INGEST = "usage:ingest"
+    USAGE_VIEW = "usage:view"
+    ENHANCEMENT_SUBMIT = "enhancement:submit"
+    ENHANCEMENT_VIEW = "enhancement:view"
+    ENHANCEMENT_CONVERSE = "enhancement:converse"
+    ENHANCEMENT_NOTE_INTERNAL = "enhancement:note_internal"
+    ENHANCEMENT_QUALIFY = "enhancement:qualify"
+    ENHANCEMENT_DECIDE = "enhancement:decide"
+    SPRINT_VIEW = "sprint:view"
+    SPRINT_MANAGE = "sprint:manage"
+    ACCESS_REQUEST = "access:request"
+    ACCESS_VIEW = "access:view"
+    ACCESS_APPROVE = "access:approve"
+    ACCESS_REVIEW = "access:review"
+    ACCESS_MANAGE = "access:manage"
+    ACCESS_PROVISION = "access:provision"
+    INDICATOR_VIEW = "indicator:view"
+    INDICATOR_MANAGE = "indicator:manage"
 
 
 _EVERY_USER = {
@@ -67,6 +97,11 @@ _EVERY_USER = {
     Permission.TICKET_CONVERSE_OWN,
     Permission.CATALOGUE_VIEW,
     Permission.TOKEN_SELF,
+    Permission.ENHANCEMENT_SUBMIT,
+    Permission.ENHANCEMENT_VIEW,
+    Permission.ENHANCEMENT_CONVERSE,
+    Permission.SPRINT_VIEW,
+    Permission.ACCESS_REQUEST,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -88,11 +123,32 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.TICKET_CONVERSE,
             Permission.TICKET_NOTE_INTERNAL,
             Permission.USER_VIEW,
+            Permission.INDICATOR_VIEW,
         }
     ),
-    Role.PRODUCT_OWNER: frozenset(_EVERY_USER | {Permission.TICKET_VIEW_MODULE}),
-    Role.APPROVER: frozenset(_EVERY_USER),
-    Role.ADMIN: frozenset(Permission) - {Permission.USAGE_INGEST},
+    Role.PRODUCT_OWNER: frozenset(
+        _EVERY_USER
+        | {
+            Permission.TICKET_VIEW_MODULE,
+            Permission.ENHANCEMENT_QUALIFY,
+            Permission.ENHANCEMENT_NOTE_INTERNAL,
+            Permission.SPRINT_MANAGE,
+            Permission.INDICATOR_VIEW,
+        }
+    ),
+    Role.APPROVER: frozenset(
+        _EVERY_USER | {Permission.ACCESS_VIEW, Permission.ACCESS_APPROVE, Permission.ACCESS_REVIEW}
+    ),
+    Role.COMMITTEE_MEMBER: frozenset(
+        _EVERY_USER
+        | {
+            Permission.ENHANCEMENT_DECIDE,
+            Permission.ENHANCEMENT_NOTE_INTERNAL,
+            Permission.INDICATOR_VIEW,
+        }
+    ),
+    # the ERP's own calls (usage feed, provisioning) come from service tokens, never an admin's
+    Role.ADMIN: frozenset(Permission) - {Permission.USAGE_INGEST, Permission.ACCESS_PROVISION},
     # read-only: nothing here may write (tests/core/test_permissions.py holds it to that)
     Role.AUDITOR: frozenset(
         {
@@ -102,6 +158,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_VIEW,
             Permission.USER_VIEW,
             Permission.TOKEN_SELF,
+            Permission.ENHANCEMENT_VIEW,
+            Permission.SPRINT_VIEW,
+            Permission.ACCESS_VIEW,
+            Permission.USAGE_VIEW,
+            Permission.INDICATOR_VIEW,
         }
     ),
 }
@@ -118,12 +179,17 @@ READ_ONLY = frozenset(
         Permission.AUDIT_VIEW,
         Permission.USER_VIEW,
         Permission.TOKEN_SELF,
+        Permission.ENHANCEMENT_VIEW,
+        Permission.SPRINT_VIEW,
+        Permission.ACCESS_VIEW,
+        Permission.USAGE_VIEW,
+        Permission.INDICATOR_VIEW,
     }
 )
 
 ALL_SCOPES = "*"
 # Service accounts hold no role; their tokens carry the scope they were issued for.
-SERVICE_SCOPES = frozenset({Permission.USAGE_INGEST})
+SERVICE_SCOPES = frozenset({Permission.USAGE_INGEST, Permission.ACCESS_PROVISION})
 
 
 class Principal(Protocol):

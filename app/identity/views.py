@@ -28,6 +28,7 @@ ROLE_LABELS = {
     Role.APPROVER: _l("Approver"),
     Role.ADMIN: _l("Administrator"),
     Role.AUDITOR: _l("Auditor"),
+    Role.COMMITTEE_MEMBER: _l("Steering committee member"),
 }
 
 add_nav(NavItem(_l("Home"), "identity.home", None, order=0))
