@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
@@ -74,3 +74,18 @@ class Enhancement(VersionedMixin, Base):
 
 def format_ref(number: int) -> str:
     return f"ENH-{number:06d}"
+
+
+class EnhancementVote(Base):
+    """One person's vote for a request (one per person; voting again changes nothing)."""
+
+    __tablename__ = "enhancement_votes"
+    __table_args__ = (
+        UniqueConstraint("enhancement_id", "user_id", name="uq_enhancement_vote"),
+        Index("ix_enhancement_votes_user", "user_id", "enhancement_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enhancement_id: Mapped[int] = mapped_column(ForeignKey("enhancements.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
