@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
+# the suite runs in parallel on every core (pytest-xdist); PYTEST_ARGS= runs it in one process
+PYTEST_ARGS ?= -n auto
 PORT ?= 5000
 
 .PHONY: demo test lint format install serve worker scheduler benchmarks clean
