@@ -5,15 +5,16 @@ decision) -> planned (in a sprint) -> in_progress -> done -> released. A deferre
 come back under review (reconsider); the requester may withdraw theirs before a decision; a
 planned or started request carried back to the backlog is approved again (unplan). Every
 transition anywhere (API, pages, sprints, jobs) goes through ``transition_for``; a forbidden
-one raises ``InvalidTransition`` listing the actions allowed from the current state.
+one raises ``InvalidTransition`` listing the actions allowed from the current state (the
+mechanism is ``app.core.lifecycle``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
-from app.core.errors import InvalidTransition
+from app.core.lifecycle import StateMachine, Transition
+from app.core.lifecycle import transition as _t
 
 
 class Status(StrEnum):
@@ -61,18 +62,6 @@ class Party(StrEnum):
     SYSTEM = "system"
 
 
-@dataclass(frozen=True)
-class Transition:
-    action: Action
-    sources: frozenset[Status]
-    target: Status
-    parties: frozenset[Party]
-
-
-def _t(action: Action, sources: set[Status], target: Status, *parties: Party) -> Transition:
-    return Transition(action, frozenset(sources), target, frozenset(parties))
-
-
 R, P, C, S = Party.REQUESTER, Party.PRODUCT_OWNER, Party.COMMITTEE, Party.SYSTEM
 TRANSITIONS: tuple[Transition, ...] = (
     _t(Action.REVIEW, {Status.SUBMITTED}, Status.UNDER_REVIEW, P),
@@ -89,24 +78,14 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 
 
+MACHINE = StateMachine("request", TRANSITIONS)
+
+
 def allowed_actions(status: str, parties: set[Party] | frozenset[Party]) -> list[str]:
     """The actions any of ``parties`` may take from ``status``, sorted."""
-    return sorted(
-        {t.action.value for t in TRANSITIONS if status in t.sources and t.parties & parties}
-    )
+    return MACHINE.allowed(status, parties)
 
 
 def transition_for(status: str, action: str, parties: set[Party] | frozenset[Party]) -> Transition:
     """The transition ``action`` from ``status`` for ``parties``, or ``InvalidTransition``."""
-    for candidate in TRANSITIONS:
-        if (
-            candidate.action == action
-            and status in candidate.sources
-            and candidate.parties & parties
-        ):
-            return candidate
-    raise InvalidTransition(
-        f"Cannot {action} a request that is {status.replace('_', ' ')}.",
-        allowed=allowed_actions(status, parties),
-        current_status=status,
-    )
+    return MACHINE.transition_for(status, action, parties)

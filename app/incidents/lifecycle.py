@@ -1,7 +1,8 @@
 """The ticket state machine, defined once: states, actions, who may take them, and from where.
 
 Every transition anywhere in Steward (API, pages, jobs) goes through ``transition_for``; a
-forbidden one raises ``InvalidTransition`` listing the actions allowed from the current state.
+forbidden one raises ``InvalidTransition`` listing the actions allowed from the current state
+(the mechanism is ``app.core.lifecycle``).
 
 One window for second thoughts: a resolved ticket closes by itself after
 ``TICKET_AUTO_CLOSE_DAYS``, and its requester (or an agent) may reopen it, resolved or already
@@ -11,10 +12,10 @@ closed without a resolution (a duplicate) is never reopened.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
-from app.core.errors import InvalidTransition
+from app.core.lifecycle import StateMachine, Transition
+from app.core.lifecycle import transition as _t
 
 
 class Status(StrEnum):
@@ -51,18 +52,6 @@ class Party(StrEnum):
     SYSTEM = "system"
 
 
-@dataclass(frozen=True)
-class Transition:
-    action: Action
-    sources: frozenset[Status]
-    target: Status
-    parties: frozenset[Party]
-
-
-def _t(action: Action, sources: set[Status], target: Status, *parties: Party) -> Transition:
-    return Transition(action, frozenset(sources), target, frozenset(parties))
-
-
 A, R, S = Party.AGENT, Party.REQUESTER, Party.SYSTEM
 TRANSITIONS: tuple[Transition, ...] = (
     _t(Action.TRIAGE, {Status.NEW}, Status.TRIAGED, A),
@@ -83,34 +72,17 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 
 
+MACHINE = StateMachine("ticket", TRANSITIONS)
+
+
 def allowed_actions(
     status: str, parties: set[Party] | frozenset[Party], *, can_reopen: bool = True
 ) -> list[str]:
     """The actions any of ``parties`` may take from ``status``, sorted; without ``can_reopen``
     (the reopen window has passed, or the ticket was never resolved) no reopen."""
-    return sorted(
-        {
-            t.action.value
-            for t in TRANSITIONS
-            if status in t.sources
-            and t.parties & parties
-            and (can_reopen or t.action != Action.REOPEN)
-        }
-    )
+    return MACHINE.allowed(status, parties, without=() if can_reopen else (Action.REOPEN,))
 
 
 def transition_for(status: str, action: str, parties: set[Party] | frozenset[Party]) -> Transition:
     """The transition ``action`` from ``status`` for ``parties``, or ``InvalidTransition``."""
-    for candidate in TRANSITIONS:
-        if (
-            candidate.action == action
-            and status in candidate.sources
-            and candidate.parties & parties
-        ):
-            return candidate
-    allowed = allowed_actions(status, parties)
-    raise InvalidTransition(
-        f"Cannot {action} a ticket that is {status.replace('_', ' ')}.",
-        allowed=allowed,
-        current_status=status,
-    )
+    return MACHINE.transition_for(status, action, parties)
