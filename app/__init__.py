@@ -124,39 +124,43 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+# Every domain package, in registration order. A domain may provide ``api`` and ``views``
+# (blueprints), ``jobs`` (its ``PERIODIC`` schedule) and ``metrics`` (``SCRAPE_COLLECTORS``);
+# adding a domain is adding its name here.
+DOMAINS: tuple[str, ...] = ("core", "identity", "catalogue", "incidents")
+
+
+def _domain_module(domain: str, layer: str) -> Any | None:
+    """``app.<domain>.<layer>`` when the domain has that layer, else None."""
+    import importlib
+    import importlib.util
+
+    name = f"app.{domain}.{layer}"
+    if importlib.util.find_spec(name) is None:
+        return None
+    return importlib.import_module(name)
+
+
 def _register_domains(app: Flask, api: Api) -> None:
-    from app.catalogue import api as catalogue_api
-    from app.catalogue import views as catalogue_views
-    from app.core import api as core_api
-    from app.core import views as core_views
-    from app.identity import api as identity_api
-    from app.identity import views as identity_views
-    from app.incidents import api as incidents_api
-    from app.incidents import views as incidents_views
-
-    for module in (core_api, identity_api, catalogue_api, incidents_api):
-        for blueprint in module.blueprints():
-            csrf.exempt(blueprint)  # bearer tokens, no cookies: CSRF does not apply
-            api.register_blueprint(blueprint, url_prefix="/api/v1")
-    for module in (core_views, identity_views, catalogue_views, incidents_views):
-        app.register_blueprint(module.blueprint)
-
-    from app.catalogue import jobs as catalogue_jobs
-    from app.core import jobs as core_jobs
     from app.core.schedule import add_periodic
-    from app.identity import jobs as identity_jobs
-    from app.incidents import jobs as incidents_jobs
 
-    for module in (core_jobs, identity_jobs, catalogue_jobs, incidents_jobs):
-        add_periodic(app, *module.PERIODIC)
-
-    from app.catalogue.metrics import collect_calendar_gauges
-    from app.incidents.metrics import collect_ticket_gauges
-
+    for domain in DOMAINS:
+        if http_api := _domain_module(domain, "api"):
+            for blueprint in http_api.blueprints():
+                csrf.exempt(blueprint)  # bearer tokens, no cookies: CSRF does not apply
+                api.register_blueprint(blueprint, url_prefix="/api/v1")
+    for domain in DOMAINS:
+        if views := _domain_module(domain, "views"):
+            app.register_blueprint(views.blueprint)
+    for domain in DOMAINS:
+        if jobs := _domain_module(domain, "jobs"):
+            add_periodic(app, *jobs.PERIODIC)
     metrics.add_scrape_collector(metrics.collect_outbox)
     metrics.add_scrape_collector(metrics.collect_queues)
-    metrics.add_scrape_collector(collect_ticket_gauges)
-    metrics.add_scrape_collector(collect_calendar_gauges)
+    for domain in DOMAINS:
+        if domain_metrics := _domain_module(domain, "metrics"):
+            for collector in getattr(domain_metrics, "SCRAPE_COLLECTORS", ()):
+                metrics.add_scrape_collector(collector)
 
 
 def _register_docs_assets(app: Flask) -> None:

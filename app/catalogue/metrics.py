@@ -34,3 +34,6 @@ def collect_calendar_gauges() -> Iterable[Metric]:
         soon.add_metric([calendar.code], 1 if calendar.holidays_ending_soon else 0)
     yield end
     yield soon
+
+
+SCRAPE_COLLECTORS = (collect_calendar_gauges,)

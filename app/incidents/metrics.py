@@ -41,3 +41,6 @@ def collect_ticket_gauges() -> Iterable[Metric]:
         breached.add_metric([priority, module], count)
     yield open_
     yield breached
+
+
+SCRAPE_COLLECTORS = (collect_ticket_gauges,)
