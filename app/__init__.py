@@ -124,10 +124,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-# Every domain package, in registration order. A domain may provide ``api`` and ``views``
-# (blueprints), ``jobs`` (its ``PERIODIC`` schedule) and ``metrics`` (``SCRAPE_COLLECTORS``);
-# adding a domain is adding its name here.
-DOMAINS: tuple[str, ...] = ("core", "identity", "catalogue", "incidents")
+# Every domain package, in registration order. A domain may provide ``models``, ``api`` and
+# ``views`` (blueprints), ``jobs`` (its ``PERIODIC`` schedule) and ``metrics``
+# (``SCRAPE_COLLECTORS``); adding a domain is adding its name here.
+DOMAINS: tuple[str, ...] = (
+    "core",
+    "identity",
+    "catalogue",
+    "incidents",
+    "enhancements",
+    "usage",
+    "indicators",
+)
 
 
 def _domain_module(domain: str, layer: str) -> Any | None:
@@ -144,6 +152,8 @@ def _domain_module(domain: str, layer: str) -> Any | None:
 def _register_domains(app: Flask, api: Api) -> None:
     from app.core.schedule import add_periodic
 
+    for domain in DOMAINS:
+        _domain_module(domain, "models")  # every table is known to the metadata (migrations)
     for domain in DOMAINS:
         if http_api := _domain_module(domain, "api"):
             for blueprint in http_api.blueprints():
