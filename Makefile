@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PYTEST_ARGS ?= -n auto
 PORT ?= 5000
 
-.PHONY: demo test lint format install serve worker scheduler benchmarks clean
+.PHONY: demo test lint format install serve worker scheduler benchmarks clean translations
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ test: lint
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# refresh the French catalogue from the sources (then translate what is new) and compile it
+translations: install
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output -o $(VENV)/messages.pot .
+	$(BIN)/pybabel -q update -i $(VENV)/messages.pot -d app/translations -l fr --no-wrap --ignore-obsolete
+	$(BIN)/pybabel -q compile -d app/translations
 
 worker: install
 	$(BIN)/python -m workers worker

@@ -1,0 +1,100 @@
+"""French is complete: every message of the code and templates has its translation.
+
+The catalogue is extracted from the sources the way ``make translations`` does; a new string
+without a French translation (or with a fuzzy one) fails here, naming the string.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from tests.factories import PASSWORD
+
+APP = Path(__file__).resolve().parents[2] / "app"
+CATALOGUE = APP / "translations" / "fr" / "LC_MESSAGES" / "messages"
+METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
+KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None}
+
+
+def _extracted() -> set[str | tuple[str, ...]]:
+    return {
+        message
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(APP), METHODS, keywords=KEYWORDS
+        )
+        if message
+    }
+
+
+def _key(message: str | tuple[str, ...]) -> str:
+    return message[0] if isinstance(message, tuple) else message
+
+
+def _plain(string: str | list[str] | tuple[str, ...]) -> str | tuple[str, ...]:
+    return tuple(string) if isinstance(string, list | tuple) else string
+
+
+@pytest.fixture(scope="module")
+def french():
+    with CATALOGUE.with_suffix(".po").open("rb") as po:
+        return read_po(po, locale="fr")
+
+
+def test_every_message_has_a_french_translation(french):
+    missing = []
+    for message in _extracted():
+        entry = french.get(_key(message))
+        strings = entry.string if entry is not None else None
+        translated = all(strings) if isinstance(strings, list | tuple) else bool(strings)
+        if entry is None or entry.fuzzy or not translated:
+            missing.append(_key(message))
+
+    assert not missing, "no French translation for:\n" + "\n".join(sorted(missing))
+
+
+def test_french_keeps_every_placeholder(french):
+    import re
+
+    placeholder = re.compile(r"%\([a-z_]+\)[sd]|%\([a-z_]+\)0?\d*d")
+    wrong = [
+        message.id
+        for message in french
+        if message.id
+        and isinstance(message.id, str)
+        and message.string
+        and sorted(placeholder.findall(message.id)) != sorted(placeholder.findall(message.string))
+    ]
+
+    assert not wrong, f"placeholders differ in: {wrong}"
+
+
+def test_the_compiled_catalogue_matches_its_source(french):
+    with CATALOGUE.with_suffix(".mo").open("rb") as mo:
+        compiled = {_plain(m.id): _plain(m.string) for m in read_mo(mo) if m.id}
+    source = {_plain(m.id): _plain(m.string) for m in french if m.id and not m.fuzzy}
+
+    assert compiled == source, "run `make translations` to compile the French catalogue"
+
+
+def test_pages_speak_the_browsers_language(client):
+    french = client.get("/login", headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"})
+    english = client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.8"})
+
+    assert "Se connecter à Steward" in french.get_data(as_text=True)
+    assert 'lang="fr"' in french.get_data(as_text=True)
+    assert "Sign in to Steward" in english.get_data(as_text=True)
+
+
+def test_the_users_language_setting_wins_over_the_browser(db_session, make_user, signed_in):
+    user = make_user(password=PASSWORD)
+    user.locale = "fr"
+    db_session.commit()
+
+    page = signed_in(user).get("/", headers={"Accept-Language": "en"})
+
+    assert "Bienvenue" in page.get_data(as_text=True)
