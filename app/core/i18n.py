@@ -14,6 +14,9 @@ filters registered here, so a time is always read in the viewer's zone and langu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,11 +24,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale
 from babel.dates import format_skeleton
 from flask import Flask, current_app, has_request_context, request
-from flask_babel import Babel, get_locale, get_timezone
+from flask_babel import Babel, force_locale, get_locale, get_timezone
 from flask_babel import gettext as _
 
 LANGUAGES = ("en", "fr")
 babel = Babel()
+# the zone of the person a message is written for (``speaking_to``), outside any request
+_RECIPIENT_ZONE: ContextVar[str | None] = ContextVar("steward_recipient_zone", default=None)
 
 
 def _viewer() -> Any:
@@ -65,13 +70,43 @@ def valid_timezone(name: Any) -> str | None:
     return name
 
 
+def language_of(person: Any) -> str:
+    """The language a message to ``person`` is written in: their setting, else English."""
+    chosen = getattr(person, "locale", None)
+    return chosen if chosen in LANGUAGES else LANGUAGES[0]
+
+
+def zone_of(person: Any) -> str:
+    """The time zone a message to ``person`` shows times in."""
+    return valid_timezone(getattr(person, "timezone", None)) or current_app.config.get(
+        "DEFAULT_TIMEZONE", "UTC"
+    )
+
+
+@contextmanager
+def speaking_to(language: str, zone: str) -> Iterator[None]:
+    """Write what is rendered inside (an email) in ``language`` and with times in ``zone``,
+    whoever triggered it: a message is read by its recipient, not by the request's user."""
+    token = _RECIPIENT_ZONE.set(zone)
+    try:
+        with force_locale(language):
+            yield
+    finally:
+        _RECIPIENT_ZONE.reset(token)
+
+
+def _zone() -> Any:
+    forced = _RECIPIENT_ZONE.get()
+    return ZoneInfo(forced) if forced else get_timezone()
+
+
 def local_dt(value: datetime | None, zone: bool = False) -> str:
     """An instant in the viewer's zone and language; "—" for none."""
     if value is None:
         return "—"
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    tz = get_timezone()
+    tz = _zone()
     locale = Locale.parse(str(get_locale() or LANGUAGES[0]))
     day = format_skeleton("yMMMd", value, tzinfo=tz, locale=locale)
     clock = format_skeleton("Hm", value, tzinfo=tz, locale=locale)
@@ -86,7 +121,7 @@ def local_date(value: date | datetime | None) -> str:
         return "—"
     locale = Locale.parse(str(get_locale() or LANGUAGES[0]))
     if isinstance(value, datetime):
-        return format_skeleton("yMMMd", value, tzinfo=get_timezone(), locale=locale)
+        return format_skeleton("yMMMd", value, tzinfo=_zone(), locale=locale)
     return format_skeleton("yMMMd", value, locale=locale)
 
 

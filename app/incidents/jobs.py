@@ -7,36 +7,54 @@ dedupe keys), auto-close only closes what is still resolved.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
 from app.core import audit
 from app.core.clock import utcnow
+from app.core.i18n import language_of, local_dt, speaking_to, zone_of
 from app.core.mail import send_email
 from app.core.schedule import Periodic
 from app.core.webhook import post_json
 from app.identity.models import User
 from app.incidents import notifications
-from app.incidents.lifecycle import OPEN_STATUSES, Status
+from app.incidents.lifecycle import OPEN_STATUSES, STATUS_NAMES, Status
 from app.incidents.models import Comment, Ticket
 
 SUBJECTS = {
-    "created": "{ref} received: {title}",
-    "new_in_group": "[{priority}] New ticket {ref} for {group}: {title}",
-    "assigned": "[{priority}] {ref} assigned to you: {title}",
-    "public_comment": "New answer on {ref}: {title}",
-    "waiting_on_you": "{ref} needs your answer: {title}",
-    "resolved": "{ref} is resolved: {title}",
-    "resume": "{ref}: the requester answered",
-    "reopen": "{ref} was reopened by the requester",
-    "response_warning": "[{priority}] {ref} is close to its first-response deadline",
-    "resolution_warning": "[{priority}] {ref} is close to its resolution deadline",
-    "response_breach": "[{priority}] {ref} breached its first-response SLA",
-    "resolution_breach": "[{priority}] {ref} breached its resolution SLA",
+    "created": _l("{ref} received: {title}"),
+    "new_in_group": _l("[{priority}] New ticket {ref} for {group}: {title}"),
+    "assigned": _l("[{priority}] {ref} assigned to you: {title}"),
+    "public_comment": _l("New answer on {ref}: {title}"),
+    "waiting_on_you": _l("{ref} needs your answer: {title}"),
+    "resolved": _l("{ref} is resolved: {title}"),
+    "resume": _l("{ref}: the requester answered"),
+    "reopen": _l("{ref} was reopened by the requester"),
+    "response_warning": _l("[{priority}] {ref} is close to its first-response deadline"),
+    "resolution_warning": _l("[{priority}] {ref} is close to its resolution deadline"),
+    "response_breach": _l("[{priority}] {ref} breached its first-response SLA"),
+    "resolution_breach": _l("[{priority}] {ref} breached its resolution SLA"),
 }
+DEFAULT_SUBJECT = _l("{ref}: {title}")
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who an email is for: its address, and the language and zone it is written in."""
+
+    email: str
+    language: str
+    zone: str
+
+
+def _reader(user: User) -> Reader:
+    return Reader(user.email, language_of(user), zone_of(user))
 
 
 # The ticket with what a message shows (module, people, group) in one query, and nothing
@@ -63,26 +81,30 @@ def _ticket_url(ticket: Ticket) -> str:
     return f"{current_app.config['BASE_URL'].rstrip('/')}/tickets/{ticket.ref}"
 
 
-def _team_recipients(ticket: Ticket) -> list[str]:
+def _team_recipients(ticket: Ticket) -> list[Reader]:
     """The assignee if there is one, else the group."""
     if ticket.assignee is not None and ticket.assignee.active:
-        return [ticket.assignee.email]
+        return [_reader(ticket.assignee)]
     return _group_recipients(ticket)
 
 
-def _group_recipients(ticket: Ticket) -> list[str]:
+def _group_recipients(ticket: Ticket) -> list[Reader]:
     if ticket.group is None:
         return []
-    if ticket.group.email:
-        return [ticket.group.email]
-    return [u.email for u in ticket.group.members if u.active]
+    if ticket.group.email:  # a shared mailbox: the installation's language and zone
+        return [Reader(ticket.group.email, language_of(None), zone_of(None))]
+    return [_reader(u) for u in ticket.group.members if u.active]
 
 
 def _body(session: Session, ticket: Ticket, event: str, comment_id: int | None) -> str:
     lines = [
         f"{ticket.ref} — {ticket.title}",
-        f"Module: {ticket.module.name}   Priority: {ticket.priority}   "
-        f"Status: {ticket.status.replace('_', ' ')}",
+        gettext(
+            "Module: %(module)s   Priority: %(priority)s   Status: %(status)s",
+            module=ticket.module.name,
+            priority=ticket.priority,
+            status=STATUS_NAMES.get(ticket.status, ticket.status),
+        ),
         "",
     ]
     if comment_id is not None:
@@ -90,15 +112,18 @@ def _body(session: Session, ticket: Ticket, event: str, comment_id: int | None) 
             Comment, comment_id, options=[joinedload(Comment.author).lazyload("*")]
         )
         if comment is not None and comment.public:
-            lines += [f"{comment.author.name} wrote:", comment.body, ""]
+            lines += [gettext("%(name)s wrote:", name=comment.author.name), comment.body, ""]
     if event == "resolved":
-        lines += ["Resolution:", ticket.resolution_note or "", ""]
-        lines += ["If the problem is not solved you can reopen the ticket; please rate our help."]
+        lines += [gettext("Resolution:"), ticket.resolution_note or "", ""]
+        lines += [
+            gettext("If the problem is not solved you can reopen the ticket; please rate our help.")
+        ]
     if event == "waiting_on_you":
-        lines += ["The support team needs information from you to continue."]
+        lines += [gettext("The support team needs information from you to continue.")]
     if ticket.resolution_due_at and event.endswith(("warning", "breach")):
-        lines += [f"Resolution due: {ticket.resolution_due_at:%Y-%m-%d %H:%M} UTC"]
-    lines += ["", f"Open the ticket: {_ticket_url(ticket)}"]
+        due = local_dt(ticket.resolution_due_at, zone=True)
+        lines += [gettext("Resolution due: %(due)s", due=due)]
+    lines += ["", gettext("Open the ticket: %(url)s", url=_ticket_url(ticket))]
     return "\n".join(lines)
 
 
@@ -111,27 +136,36 @@ def send_ticket_email(
     comment_id: int | None = None,
     assignee_id: int | None = None,
 ) -> list[str]:
-    """Email the requester or the support team about ``event``; returns the recipients."""
+    """Email the requester or the support team about ``event``; returns the recipients.
+
+    Each reader gets the message in their own language, with times in their own zone (one
+    email per language and zone)."""
     ticket = _ticket_for_message(session, ticket_id)
     if ticket is None:
         return []
     if audience == "requester":
-        recipients = [ticket.reporter.email] if ticket.reporter.active else []
+        readers = [_reader(ticket.reporter)] if ticket.reporter.active else []
     elif audience == "group":
-        recipients = _group_recipients(ticket)
+        readers = _group_recipients(ticket)
     elif assignee_id is not None:
         assignee = session.get(User, assignee_id, options=[lazyload("*")])
-        recipients = [assignee.email] if assignee and assignee.active else []
+        readers = [_reader(assignee)] if assignee and assignee.active else []
     else:
-        recipients = _team_recipients(ticket)
-    subject = SUBJECTS.get(event, "{ref}: {title}").format(
-        ref=ticket.ref,
-        title=ticket.title,
-        priority=ticket.priority,
-        group=ticket.group.name if ticket.group else "support",
-    )
-    send_email(current_app.config, recipients, subject, _body(session, ticket, event, comment_id))
-    return recipients
+        readers = _team_recipients(ticket)
+    by_tongue: dict[tuple[str, str], list[str]] = {}
+    for reader in readers:
+        by_tongue.setdefault((reader.language, reader.zone), []).append(reader.email)
+    for (language, zone), addresses in sorted(by_tongue.items()):
+        with speaking_to(language, zone):
+            subject = str(SUBJECTS.get(event, DEFAULT_SUBJECT)).format(
+                ref=ticket.ref,
+                title=ticket.title,
+                priority=ticket.priority,
+                group=ticket.group.name if ticket.group else gettext("support"),
+            )
+            body = _body(session, ticket, event, comment_id)
+        send_email(current_app.config, addresses, subject, body)
+    return [reader.email for reader in readers]
 
 
 def post_ticket_webhook(session: Session, *, ticket_id: int, event: str) -> bool:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
+
 from app.core.lifecycle import StateMachine, Transition
 from app.core.lifecycle import transition as _t
 
@@ -27,6 +29,17 @@ class Status(StrEnum):
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
+
+# the state in words, for messages written outside the pages (emails)
+STATUS_NAMES = {
+    Status.NEW: _l("new"),
+    Status.TRIAGED: _l("triaged"),
+    Status.IN_PROGRESS: _l("in progress"),
+    Status.WAITING: _l("waiting on requester"),
+    Status.RESOLVED: _l("resolved"),
+    Status.CLOSED: _l("closed"),
+    Status.CANCELLED: _l("cancelled"),
+}
 
 OPEN_STATUSES = frozenset({Status.NEW, Status.TRIAGED, Status.IN_PROGRESS, Status.WAITING})
 FINAL_STATUSES = frozenset({Status.CLOSED, Status.CANCELLED})

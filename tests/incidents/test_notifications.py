@@ -349,3 +349,64 @@ def test_the_support_team_hears_in_order_independently_of_the_requester(
     assert subjects(smtp_server.to(colleague.email)) == [
         f"[P3] {ticket['ref']} assigned to you: Invoice posting fails"
     ]
+
+
+# --- each reader gets the message in their language and time zone ------------------------
+
+
+def test_a_french_requester_reads_the_message_in_french(
+    app, db_session, api_client, requester, smtp_server, run_jobs
+):
+    requester.locale = "fr"
+    db_session.commit()
+
+    ticket = submit(api_client(requester))
+    run_jobs(app)
+
+    [mail] = smtp_server.to(requester.email)
+    assert mail.subject == f"{ticket['ref']} reçu : Invoice posting fails"
+    assert "Statut : nouveau" in mail.body
+    assert "Ouvrir le ticket" in mail.body
+
+
+def test_team_members_read_the_breach_in_their_own_language_and_zone(
+    app, db_session, api_client, requester, make_user, frozen, smtp_server, run_jobs
+):
+    group = catalogue.create_group(db_session, None, code="HRSUP", name="HR support")
+    db_session.commit()
+    paris = make_user("agent", email="paris@example.com")
+    paris.locale, paris.timezone = "fr", "Europe/Paris"
+    denver = make_user("agent", email="denver@example.com")
+    denver.locale, denver.timezone = "en", "America/Denver"
+    catalogue.set_group_members(db_session, None, group, [paris, denver])
+    db_session.commit()
+    hr = catalogue.create_module(
+        db_session, None, code="HR", name="Human resources", support_group="HRSUP"
+    )
+    db_session.commit()
+    response = api_client(requester).post(
+        "/api/v1/tickets",
+        json={
+            "title": "Payslips missing",
+            "description": "No payslip for March.",
+            "module": hr.code,
+            "impact": "high",
+            "urgency": "high",
+        },
+    )
+    assert response.status_code == 201, response.get_json()
+    ref = response.get_json()["ref"]
+    run_jobs(app)
+    frozen(T0 + timedelta(hours=10))
+
+    scan_sla(db_session)
+    db_session.commit()
+    dispatch_committed(app, db_session)
+    run_jobs(app)
+
+    [french] = [m for m in smtp_server.to(paris.email) if "SLA de résolution" in m.subject]
+    [english] = [m for m in smtp_server.to(denver.email) if "resolution SLA" in m.subject]
+    assert french.subject.startswith(f"[P1] {ref} a dépassé")
+    assert "CET" in french.body or "UTC+1" in french.body
+    assert "Resolution due" in english.body and "MST" in english.body
+    assert paris.email not in english.message["To"]
