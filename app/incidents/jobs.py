@@ -21,7 +21,7 @@ from app.core.webhook import post_json
 from app.identity.models import User
 from app.incidents import notifications
 from app.incidents.lifecycle import OPEN_STATUSES, Status
-from app.incidents.models import Comment, Ticket
+from app.incidents.models import Comment, Ticket, Watcher
 
 SUBJECTS = {
     "created": "{ref} received: {title}",
@@ -36,6 +36,17 @@ SUBJECTS = {
     "resolution_warning": "[{priority}] {ref} is close to its resolution deadline",
     "response_breach": "[{priority}] {ref} breached its first-response SLA",
     "resolution_breach": "[{priority}] {ref} breached its resolution SLA",
+}
+
+# What a watcher (someone following a ticket they did not report) reads in the subject.
+WATCHER_SUBJECTS = {
+    "public_comment": "New answer on {ref}, which you follow: {title}",
+    "started": "{ref}, which you follow: work started",
+    "resolved": "{ref}, which you follow, is resolved: {title}",
+    "reopened": "{ref}, which you follow, was reopened: {title}",
+    "closed": "{ref}, which you follow, is closed: {title}",
+    "cancelled": "{ref}, which you follow, was cancelled: {title}",
+    "duplicate": "{ref}, which you follow, was closed as a duplicate: {title}",
 }
 
 
@@ -78,6 +89,27 @@ def _group_recipients(ticket: Ticket) -> list[str]:
     return [u.email for u in ticket.group.members if u.active]
 
 
+def _watcher_recipients(session: Session, ticket: Ticket, comment_id: int | None) -> list[str]:
+    """Active watchers, except the requester (told anyway) and the author of the answer."""
+    author_id = (
+        session.scalar(select(Comment.author_id).where(Comment.id == comment_id))
+        if comment_id is not None
+        else None
+    )
+    rows = session.scalars(
+        select(User.email)
+        .join(Watcher, Watcher.user_id == User.id)
+        .where(
+            Watcher.ticket_id == ticket.id,
+            User.active.is_(True),
+            User.id != ticket.reporter_id,
+            User.id != (author_id or 0),
+        )
+        .order_by(User.email)
+    )
+    return list(rows)
+
+
 def _body(session: Session, ticket: Ticket, event: str, comment_id: int | None) -> str:
     lines = [
         f"{ticket.ref} — {ticket.title}",
@@ -117,6 +149,8 @@ def send_ticket_email(
         return []
     if audience == "requester":
         recipients = [ticket.reporter.email] if ticket.reporter.active else []
+    elif audience == "watchers":
+        recipients = _watcher_recipients(session, ticket, comment_id)
     elif audience == "group":
         recipients = _group_recipients(ticket)
     elif assignee_id is not None:
@@ -124,7 +158,8 @@ def send_ticket_email(
         recipients = [assignee.email] if assignee and assignee.active else []
     else:
         recipients = _team_recipients(ticket)
-    subject = SUBJECTS.get(event, "{ref}: {title}").format(
+    subjects = WATCHER_SUBJECTS if audience == "watchers" else SUBJECTS
+    subject = subjects.get(event, "{ref}: {title}").format(
         ref=ticket.ref,
         title=ticket.title,
         priority=ticket.priority,
