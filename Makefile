@@ -43,7 +43,7 @@ format: install
 # refresh the French catalogue from the sources (then translate what is new) and compile it
 translations: install
 	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output -o $(VENV)/messages.pot .
-	$(BIN)/pybabel -q update -i $(VENV)/messages.pot -d app/translations -l fr --no-wrap --ignore-obsolete
+	$(BIN)/pybabel -q update -i $(VENV)/messages.pot -d app/translations -l fr --no-wrap --ignore-obsolete --no-fuzzy-matching
 	$(BIN)/pybabel -q compile -d app/translations
 
 worker: install

@@ -432,8 +432,35 @@ def _tickets(session: Session, ctx: DemoContext) -> None:
     ctx.summary["tickets"] = count
 
 
+def _watchers(session: Session, ctx: DemoContext) -> None:
+    """The demo requester follows two open Finance tickets that colleagues reported."""
+    from app.core.clock import replaying
+    from app.incidents.lifecycle import OPEN_STATUSES
+    from app.incidents.models import Ticket
+    from app.incidents.watchers import follow
+
+    requester = ctx.logins["requester"]
+    finance = ctx.modules.get("FIN")
+    if finance is None:
+        return
+    others = session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.module_id == finance.id,
+            Ticket.reporter_id != requester.id,
+            Ticket.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+        .order_by(Ticket.id)
+        .limit(2)
+    ).all()
+    with replaying(ctx.now):
+        for ticket in others:
+            follow(session, requester, ticket)
+    ctx.summary["watchers"] = len(others)
+
+
 Step = Callable[[Session, DemoContext], None]
-STEPS: list[Step] = [_catalogue, _people, _tickets]
+STEPS: list[Step] = [_catalogue, _people, _tickets, _watchers]
 
 
 def generate(

@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Any
+from zoneinfo import available_timezones
 
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from app.catalogue import service
@@ -23,8 +25,9 @@ from app.core import forms
 from app.core.db import db
 from app.core.errors import PreconditionRequired, StaleWrite, StewardError
 from app.core.navigation import EntityPage, NavItem, add_entity_page, add_nav
-from app.core.permissions import Permission, can, require
+from app.core.permissions import Permission, Role, can, require
 from app.identity.auth import current_actor
+from app.identity.models import RoleAssignment, User
 
 blueprint = Blueprint("catalogue", __name__, url_prefix="/catalogue")
 
@@ -44,7 +47,15 @@ add_entity_page(
         anchor=True,
     )
 )
-add_entity_page(EntityPage("support_group", _l("Support group")))
+add_entity_page(
+    EntityPage(
+        "support_group",
+        _l("Support group"),
+        "catalogue.groups",
+        Permission.CATALOGUE_MANAGE,
+        anchor=True,
+    )
+)
 
 WEEKDAYS = (
     _l("Monday"),
@@ -67,6 +78,7 @@ FIELD_LABELS = {
     "years": _l("Year"),
     "working_hours": _l("Working hours"),
     "hours": _l("Working hours"),
+    "timezone": _l("Time zone"),
     **{f"day{n}": label for n, label in enumerate(WEEKDAYS)},
 }
 
@@ -249,6 +261,7 @@ def calendars():
         draft=forms.draft(),
         labels=FIELD_LABELS,
         this_year=date.today().year,
+        zones=sorted(available_timezones() | {"UTC"}),
     )
 
 
@@ -357,4 +370,128 @@ def import_holidays(code: str):
     return forms.accepted(
         _back_to(calendar),
         _("%(count)s holidays added to %(name)s.", count=added, name=calendar.name),
+    )
+
+
+@blueprint.post("/calendars")
+@forms.returns_to("catalogue.calendars")
+def create_calendar():
+    """A new calendar: code, name and time zone; working hours start as Monday to Friday."""
+    actor = current_actor()
+    require(actor, Permission.CATALOGUE_MANAGE)
+    code = (request.form.get("code") or "").strip().upper()
+    name = (request.form.get("name") or "").strip()
+    zone = (request.form.get("timezone") or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not re.fullmatch(r"[A-Z0-9_]{2,16}", code):
+        errors["code"] = [_("2 to 16 letters, digits or _, like PARIS.")]
+    if not name or len(name) > 120:
+        errors["name"] = [_("Give the calendar a name (at most 120 characters).")]
+    if not zone:
+        errors["timezone"] = [_("Choose a time zone.")]
+    if errors:
+        return forms.refuse(message=_("The calendar was not created."), errors=errors)
+    try:
+        calendar = service.create_calendar(db.session, actor, code=code, name=name, timezone=zone)
+        db.session.commit()
+    except StewardError as exc:
+        db.session.rollback()
+        return forms.refuse(exc, message=_("The calendar was not created."))
+    return forms.accepted(
+        _back_to(calendar), _("Calendar %(name)s created: set its hours.", name=calendar.name)
+    )
+
+
+@blueprint.post("/calendars/<code>/timezone")
+@forms.returns_to("catalogue.calendars")
+def calendar_timezone(code: str):
+    actor, calendar = _calendar_or_refuse(code)
+    zone = (request.form.get("timezone") or "").strip()
+    try:
+        forms.check_form_version("calendar", calendar.code, calendar.version)
+        service.update_calendar(db.session, actor, calendar, timezone=zone)
+        db.session.commit()
+    except (StaleWrite, PreconditionRequired):
+        db.session.rollback()
+        return forms.refuse(message=_stale(calendar.name), errors={}, form="")
+    except StewardError as exc:
+        db.session.rollback()
+        return forms.refuse(exc, message=_("The time zone was not changed."))
+    return forms.accepted(
+        _back_to(calendar), _("%(name)s now counts in %(zone)s.", name=calendar.name, zone=zone)
+    )
+
+
+# --- support groups ----------------------------------------------------------------------------
+
+add_nav(NavItem(_l("Support groups"), "catalogue.groups", Permission.CATALOGUE_MANAGE, order=79))
+
+
+def _agents() -> list[User]:
+    """Who may be in a support group: active people with the agent role."""
+    return db.session.scalars(
+        select(User)
+        .where(User.active.is_(True), User.roles.any(RoleAssignment.role == Role.AGENT.value))
+        .order_by(User.name)
+    ).all()
+
+
+@blueprint.route("/groups", methods=["GET", "POST"])
+@forms.returns_to("catalogue.groups")
+def groups():
+    """Support groups (who answers a module's tickets) and their members."""
+    actor = current_actor()
+    require(actor, Permission.CATALOGUE_MANAGE)
+    if request.method == "POST":
+        code = (request.form.get("code") or "").strip().upper()
+        name = (request.form.get("name") or "").strip()
+        email = (request.form.get("email") or "").strip() or None
+        errors: dict[str, list[str]] = {}
+        if not re.fullmatch(r"[A-Z0-9_]{2,16}", code):
+            errors["code"] = [_("2 to 16 letters, digits or _, like FIN_SUP.")]
+        if not name or len(name) > 120:
+            errors["name"] = [_("Give the group a name (at most 120 characters).")]
+        if email and (len(email) > 320 or not re.fullmatch(r"[^@\s]+@[^@\s]+", email)):
+            errors["email"] = [_("A mailbox address, like finance-support@example.com.")]
+        if errors:
+            return forms.refuse(message=_("The group was not created."), errors=errors)
+        try:
+            group = service.create_group(db.session, actor, code=code, name=name, email=email)
+            db.session.commit()
+        except StewardError as exc:
+            db.session.rollback()
+            return forms.refuse(exc, message=_("The group was not created."))
+        return forms.accepted(
+            url_for("catalogue.groups", _anchor=f"support_group-{group.code}"),
+            _("Group %(name)s created: add its members.", name=group.name),
+        )
+    items = db.session.scalars(select(SupportGroup).order_by(SupportGroup.name)).all()
+    return render_template(
+        "catalogue/groups.html",
+        groups=items,
+        agents=_agents(),
+        draft=forms.draft(),
+        labels={**FIELD_LABELS, "email": _l("Shared mailbox"), "members": _l("Members")},
+    )
+
+
+@blueprint.post("/groups/<code>/members")
+@forms.returns_to("catalogue.groups")
+def group_members(code: str):
+    actor = current_actor()
+    require(actor, Permission.CATALOGUE_MANAGE)
+    group = service.get_group(db.session, code)
+    wanted = {value for value in request.form.getlist("members") if value.isdigit()}
+    chosen = [a for a in _agents() if str(a.id) in wanted]
+    # members who are no longer agents stay unless unticked (they are listed to be unticked)
+    kept = [m for m in group.members if str(m.id) in wanted and m not in chosen]
+    try:
+        service.set_group_members(db.session, actor, group, chosen + kept)
+        db.session.commit()
+    except StewardError as exc:
+        db.session.rollback()
+        return forms.refuse(exc, errors={}, form="")
+    return forms.accepted(
+        url_for("catalogue.groups", _anchor=f"support_group-{group.code}"),
+        _("Members of %(name)s saved.", name=group.name),
     )

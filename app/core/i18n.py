@@ -2,7 +2,8 @@
 
 Flask-Babel translates (``_()`` in templates, ``gettext`` / ``lazy_gettext`` in Python). The
 language is the user's setting, else the browser's ``Accept-Language``, else English; the time
-zone is the user's setting, else ``DEFAULT_TIMEZONE``. Every page shows instants through the
+zone is the user's setting, else the calendar of the module they hold a role in, else
+``DEFAULT_TIMEZONE``. Every page shows instants through the
 filters registered here, so a time is always read in the viewer's zone and language:
 
 - ``{{ t.created_at|local_dt }}``: "Dec 1, 2026, 15:05" / "1 déc. 2026, 15:05";
@@ -55,7 +56,9 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    chosen = getattr(_viewer(), "timezone", None)
+    viewer = _viewer()
+    # ``display_timezone``: the person's own zone, or a default their roles imply
+    chosen = getattr(viewer, "display_timezone", None) or getattr(viewer, "timezone", None)
     return valid_timezone(chosen) or current_app.config.get("DEFAULT_TIMEZONE", "UTC")
 
 

@@ -12,7 +12,10 @@ Who takes part in the conversation on a ticket (comments and files):
 - on anyone's ticket they can see: the support team and the key users of the ticket's module
   (``ticket:converse``), who add business context; product owners and approvers read their
   module's tickets but do not answer on them;
-- internal notes and internal files: the support team only (``ticket:note_internal``).
+- internal notes and internal files: the support team only (``ticket:note_internal``);
+- following a ticket (``ticket:watch``): anyone who may report one, on a ticket they see or on
+  an open ticket of a module they report in (following is how a requester joins a ticket
+  someone else reported instead of filing a duplicate).
 The auditor reads everything and changes nothing: the role holds no permission that writes.
 Every person lists and revokes their own API tokens (``token:self``).
 
@@ -63,6 +66,7 @@ class Permission(StrEnum):
     TICKET_CONVERSE_OWN = "ticket:converse_own"
     TICKET_CONVERSE = "ticket:converse"
     TICKET_NOTE_INTERNAL = "ticket:note_internal"
+    TICKET_WATCH = "ticket:watch"
     SLA_MANAGE = "sla:manage"
     CATALOGUE_VIEW = "catalogue:view"
     CATALOGUE_MANAGE = "catalogue:manage"
@@ -95,6 +99,7 @@ _EVERY_USER = {
     Permission.TICKET_CREATE,
     Permission.TICKET_VIEW_OWN,
     Permission.TICKET_CONVERSE_OWN,
+    Permission.TICKET_WATCH,
     Permission.CATALOGUE_VIEW,
     Permission.TOKEN_SELF,
     Permission.ENHANCEMENT_SUBMIT,

@@ -24,6 +24,7 @@ from app.identity.schemas import (
     ApiTokenCreated,
     ApiTokenPage,
     PageArgs,
+    SettingsSchema,
     TokenRequest,
     TokenResponse,
     UserListArgs,
@@ -108,6 +109,32 @@ class Me(MethodView):
     def get(self):
         """The caller: email, name and roles (each with its module or null)."""
         return dump_user(current_actor())
+
+
+def settings_of(user: User) -> dict:
+    return {
+        "timezone": user.timezone,
+        "locale": user.locale,
+        "effective_timezone": service.effective_timezone(user, current_app.config),
+    }
+
+
+@auth_blp.route("/me/settings")
+class MySettings(MethodView):
+    @auth_blp.response(200, SettingsSchema)
+    def get(self):
+        """The caller's display settings: time zone and language."""
+        return settings_of(current_actor()), 200, {"ETag": user_etag(current_actor())}
+
+    @auth_blp.arguments(SettingsSchema)
+    @auth_blp.response(200, SettingsSchema)
+    def patch(self, body: dict):
+        """Change the caller's time zone or language (If-Match with the ETag of GET)."""
+        actor = current_actor()
+        check_if_match(request.headers.get("If-Match"), user_etag(actor))
+        service.update_settings(db.session, actor, **body)
+        db.session.commit()
+        return settings_of(actor), 200, {"ETag": user_etag(actor)}
 
 
 TOKEN_ORDER = [SortKey(ApiToken.id, lambda t: t.id, descending=True)]

@@ -39,6 +39,20 @@ class User(VersionedMixin, Base):
     def role_pairs(self) -> Iterable[tuple[str, int | None]]:
         return [(r.role, r.module_id) for r in self.roles]
 
+    @property
+    def display_timezone(self) -> str | None:
+        """The zone pages use for this person: theirs, else the calendar of a module they hold
+        a module-scoped role in (a key user of Finance works on Finance's hours), else None."""
+        if self.timezone:
+            return self.timezone
+        for assignment in self.roles:
+            calendar = (
+                getattr(assignment.module, "calendar", None) if assignment.module_id else None
+            )
+            if calendar is not None:
+                return calendar.timezone
+        return None
+
     def has_role(self, role: str) -> bool:
         return any(r.role == role for r in self.roles)
 

@@ -92,3 +92,19 @@ class ApiTokenCreated(ApiTokenSchema):
 
 
 ApiTokenPage = page_schema(ApiTokenSchema)
+
+
+class SettingsSchema(Schema):
+    """How pages read for the caller; null follows the defaults."""
+
+    timezone = fields.Str(
+        allow_none=True,
+        validate=validate.Length(max=64),
+        metadata={"description": "IANA zone (null: the module calendar's, else the default)"},
+    )
+    locale = fields.Str(
+        allow_none=True,
+        validate=validate.OneOf(["en", "fr"]),
+        metadata={"description": "language (null: the browser's)"},
+    )
+    effective_timezone = fields.Str(dump_only=True)

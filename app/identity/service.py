@@ -11,6 +11,7 @@ processes; it counts per account and source address, and per address alone.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -19,6 +20,7 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import available_timezones
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -595,3 +597,54 @@ def revoke_token(session: Session, actor: User, token_id: int) -> ApiToken:
         token.revoked_at = utcnow()
         audit.record(session, actor, "api_token", token.id, "revoked", {"revoked": [False, True]})
     return token
+
+
+# --- personal settings ---------------------------------------------------------------------
+
+LANGUAGES = ("en", "fr")
+
+
+def update_settings(
+    session: Session,
+    actor: User,
+    *,
+    timezone: str | None = ...,
+    locale: str | None = ...,  # type: ignore[assignment]
+) -> User:
+    """Change one's own display time zone and language (None: follow the defaults).
+
+    Every signed-in person may (it changes how pages read, nothing of anyone's records); a
+    read-only token may not, since it writes.
+    """
+    require_any(actor, [Permission.TOKEN_SELF])
+    values: dict[str, str | None] = {}
+    errors: dict[str, list[str]] = {}
+    if timezone is not ...:
+        zone = (timezone or "").strip() or None
+        if zone is not None and zone not in zones():
+            errors["timezone"] = ["An IANA time zone, like Europe/Paris."]
+        values["timezone"] = zone
+    if locale is not ...:
+        language = (locale or "").strip() or None
+        if language is not None and language not in LANGUAGES:
+            errors["locale"] = [f"One of: {', '.join(LANGUAGES)}."]
+        values["locale"] = language
+    if errors:
+        raise ValidationFailed("The settings were not saved.", errors=errors)
+    changes = audit.apply_changes(actor, values)
+    if changes:
+        session.flush()
+        audit.record(session, actor, "user", actor.id, "settings_changed", changes)
+    return actor
+
+
+@functools.cache
+def zones() -> frozenset[str]:
+    """Every IANA time zone a person may choose."""
+    return frozenset(available_timezones() | {"UTC"})
+
+
+def effective_timezone(user: User, config) -> str:
+    """The zone pages show ``user`` times in: their own setting, else the calendar of a module
+    they hold a role in, else ``DEFAULT_TIMEZONE``."""
+    return user.display_timezone or config.get("DEFAULT_TIMEZONE", "UTC")

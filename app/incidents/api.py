@@ -11,7 +11,7 @@ from app.core.clock import utcnow
 from app.core.db import db
 from app.core.etag import check_if_match, etag_for
 from app.identity.auth import current_actor
-from app.incidents import attachments, conversation, queues, service, transitions
+from app.incidents import attachments, conversation, queues, service, transitions, watch_api
 from app.incidents.schemas import (
     AttachmentList,
     AttachmentSchema,
@@ -40,7 +40,7 @@ blp = Blueprint("tickets_api", __name__, description="Incident tickets (INC-...)
 
 
 def blueprints() -> list[Blueprint]:
-    return [blp]
+    return [watch_api.blp, blp]
 
 
 def ticket_etag(ticket) -> str:

@@ -25,7 +25,7 @@ from app.core.webhook import post_json
 from app.identity.models import User
 from app.incidents import notifications
 from app.incidents.lifecycle import OPEN_STATUSES, STATUS_NAMES, Status
-from app.incidents.models import Comment, Ticket
+from app.incidents.models import Comment, Ticket, Watcher
 
 SUBJECTS = {
     "created": _l("{ref} received: {title}"),
@@ -55,6 +55,18 @@ class Reader:
 
 def _reader(user: User) -> Reader:
     return Reader(user.email, language_of(user), zone_of(user))
+
+
+# What a watcher (someone following a ticket they did not report) reads in the subject.
+WATCHER_SUBJECTS = {
+    "public_comment": _l("New answer on {ref}, which you follow: {title}"),
+    "started": _l("{ref}, which you follow: work started"),
+    "resolved": _l("{ref}, which you follow, is resolved: {title}"),
+    "reopened": _l("{ref}, which you follow, was reopened: {title}"),
+    "closed": _l("{ref}, which you follow, is closed: {title}"),
+    "cancelled": _l("{ref}, which you follow, was cancelled: {title}"),
+    "duplicate": _l("{ref}, which you follow, was closed as a duplicate: {title}"),
+}
 
 
 # The ticket with what a message shows (module, people, group) in one query, and nothing
@@ -94,6 +106,28 @@ def _group_recipients(ticket: Ticket) -> list[Reader]:
     if ticket.group.email:  # a shared mailbox: the installation's language and zone
         return [Reader(ticket.group.email, language_of(None), zone_of(None))]
     return [_reader(u) for u in ticket.group.members if u.active]
+
+
+def _watcher_recipients(session: Session, ticket: Ticket, comment_id: int | None) -> list[Reader]:
+    """Active watchers, except the requester (told anyway) and the author of the answer."""
+    author_id = (
+        session.scalar(select(Comment.author_id).where(Comment.id == comment_id))
+        if comment_id is not None
+        else None
+    )
+    rows = session.scalars(
+        select(User)
+        .options(lazyload("*"))
+        .join(Watcher, Watcher.user_id == User.id)
+        .where(
+            Watcher.ticket_id == ticket.id,
+            User.active.is_(True),
+            User.id != ticket.reporter_id,
+            User.id != (author_id or 0),
+        )
+        .order_by(User.email)
+    )
+    return [_reader(user) for user in rows]
 
 
 def _body(session: Session, ticket: Ticket, event: str, comment_id: int | None) -> str:
@@ -145,6 +179,8 @@ def send_ticket_email(
         return []
     if audience == "requester":
         readers = [_reader(ticket.reporter)] if ticket.reporter.active else []
+    elif audience == "watchers":
+        readers = _watcher_recipients(session, ticket, comment_id)
     elif audience == "group":
         readers = _group_recipients(ticket)
     elif assignee_id is not None:
@@ -152,12 +188,13 @@ def send_ticket_email(
         readers = [_reader(assignee)] if assignee and assignee.active else []
     else:
         readers = _team_recipients(ticket)
+    subjects = WATCHER_SUBJECTS if audience == "watchers" else SUBJECTS
     by_tongue: dict[tuple[str, str], list[str]] = {}
     for reader in readers:
         by_tongue.setdefault((reader.language, reader.zone), []).append(reader.email)
     for (language, zone), addresses in sorted(by_tongue.items()):
         with speaking_to(language, zone):
-            subject = str(SUBJECTS.get(event, DEFAULT_SUBJECT)).format(
+            subject = str(subjects.get(event, DEFAULT_SUBJECT)).format(
                 ref=ticket.ref,
                 title=ticket.title,
                 priority=ticket.priority,

@@ -1,4 +1,5 @@
-"""Tickets and what hangs off them: comments, attachments, satisfaction, enhancement links.
+"""Tickets and what hangs off them: comments, attachments, satisfaction, watchers, enhancement
+links.
 
 SLA due and warning instants are stored on the ticket (recomputed on every clock event) so
 that queues sort and filter on indexed columns and the SLA scan is a cheap indexed query.
@@ -203,6 +204,24 @@ class Satisfaction(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="satisfaction")
+
+
+class Watcher(Base):
+    """Someone following a ticket they did not report: they hear of its public updates and may
+    read its public side (not its internal notes) even when their role would not show it."""
+
+    __tablename__ = "ticket_watchers"
+    __table_args__ = (Index("ix_ticket_watchers_user", "user_id", "ticket_id"),)
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user = relationship("User", lazy="joined")
 
 
 class EnhancementLink(Base):

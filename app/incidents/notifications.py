@@ -2,18 +2,23 @@
 the sending itself is ``jobs.py``, retried with backoff, so a failing mail server never fails
 the change that caused the notification.
 
-Each ticket's messages to one audience (its requester, its support team, the chat webhook)
+Watchers (people following a ticket they did not report) hear of its public updates: an
+answer, work started, resolved, reopened, closed or cancelled; never an internal note.
+
+Each ticket's messages to one audience (its requester, its support team, its watchers, the chat
+webhook)
 share an outbox ordering key: after an outage they still arrive in the order they were
 written ("needs your answer" before "resolved").
 """
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.outbox import enqueue
 from app.incidents.lifecycle import Action
-from app.incidents.models import Comment, Ticket
+from app.incidents.models import Comment, Ticket, Watcher
 
 EMAIL_JOB = "app.incidents.jobs.send_ticket_email"
 WEBHOOK_JOB = "app.incidents.jobs.post_ticket_webhook"
@@ -21,7 +26,9 @@ WEBHOOK_JOB = "app.incidents.jobs.post_ticket_webhook"
 
 def ordering_key(ticket: Ticket, audience: str) -> str:
     """One line of messages per ticket and audience: the requester, the support team, chat."""
-    line = {"requester": "requester", "webhook": "webhook"}.get(audience, "support")
+    line = {"requester": "requester", "webhook": "webhook", "watchers": "watchers"}.get(
+        audience, "support"
+    )
     return f"ticket:{ticket.id}:{line}"
 
 
@@ -61,8 +68,31 @@ def ticket_assigned(session: Session, ticket: Ticket) -> None:
     _email(session, ticket, "assigned", "team", assignee_id=ticket.assignee_id)
 
 
+# What watchers hear of: the public milestones of a ticket (the event names the mail uses).
+WATCHED_ACTIONS = {
+    Action.START: "started",
+    Action.RESOLVE: "resolved",
+    Action.REOPEN: "reopened",
+    Action.CLOSE: "closed",
+    Action.CANCEL: "cancelled",
+    Action.DUPLICATE: "duplicate",
+}
+
+
+def _has_watchers(session: Session, ticket: Ticket) -> bool:
+    found = session.scalar(select(Watcher.user_id).where(Watcher.ticket_id == ticket.id).limit(1))
+    return found is not None
+
+
+def _watchers(session: Session, ticket: Ticket, event: str, **extra) -> None:
+    """Tell the ticket's watchers about a public update, if it has any."""
+    if ticket.id is not None and _has_watchers(session, ticket):
+        _email(session, ticket, event, "watchers", **extra)
+
+
 def public_comment(session: Session, ticket: Ticket, comment: Comment) -> None:
     _email(session, ticket, "public_comment", "requester", comment_id=comment.id)
+    _watchers(session, ticket, "public_comment", comment_id=comment.id)
 
 
 def after_transition(
@@ -76,6 +106,8 @@ def after_transition(
         # "the requester answered" / "reopened by the requester": only when they did; the
         # team resuming or reopening a ticket itself has nothing to tell its assignee
         _email(session, ticket, action.value, "team")
+    if action in WATCHED_ACTIONS:
+        _watchers(session, ticket, WATCHED_ACTIONS[action])
 
 
 def sla_event(session: Session, ticket: Ticket, clock: str, kind: str) -> None:

@@ -189,6 +189,30 @@ class HistoryList(Schema):
     next_cursor = fields.Str(allow_none=True)
 
 
+class SimilarArgs(Schema):
+    module = fields.Str(required=True, validate=validate.Length(min=1, max=16))
+    title = fields.Str(required=True, validate=validate.Length(max=TITLE_MAX))
+    limit = fields.Int(load_default=5, validate=validate.Range(min=1, max=20))
+
+
+class SimilarTicketSchema(Schema):
+    ref = fields.Str()
+    title = fields.Str()
+    status = fields.Str()
+    updated_at = fields.DateTime()
+    watching = fields.Bool(metadata={"description": "you already follow it"})
+    mine = fields.Bool(metadata={"description": "you reported it"})
+
+
+class SimilarList(Schema):
+    items = fields.List(fields.Nested(SimilarTicketSchema))
+
+
+class WatchersSchema(Schema):
+    watching = fields.Bool(metadata={"description": "whether you follow the ticket"})
+    items = fields.List(fields.Nested(PersonSchema))
+
+
 class AttachmentSchema(Schema):
     id = fields.Int()
     filename = fields.Str()

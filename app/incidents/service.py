@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql import ColumnElement
 
 from app.catalogue.models import SupportGroup
@@ -26,7 +26,7 @@ from app.core.permissions import Permission, can, module_scope, require, require
 from app.identity.models import User
 from app.incidents import notifications, sla
 from app.incidents.lifecycle import Party, Status
-from app.incidents.models import EnhancementLink, Satisfaction, Ticket
+from app.incidents.models import EnhancementLink, Satisfaction, Ticket, Watcher
 
 REF_PATTERN = re.compile(r"^INC-(\d{1,12})$", re.IGNORECASE)
 # one limit for the API, the pages and the service
@@ -69,6 +69,8 @@ def visibility_filter(actor: User) -> ColumnElement[bool]:
         clauses.append(Ticket.module_id.in_(modules))
     if can(actor, Permission.TICKET_VIEW_OWN):
         clauses.append(Ticket.reporter_id == actor.id)
+    if can(actor, Permission.TICKET_WATCH):
+        clauses.append(Ticket.id.in_(select(Watcher.ticket_id).where(Watcher.user_id == actor.id)))
     return or_(*clauses) if clauses else false()
 
 
@@ -77,7 +79,19 @@ def can_see(actor: User, ticket: Ticket) -> bool:
         can(actor, Permission.TICKET_VIEW_ALL, ticket.module_id)
         or can(actor, Permission.TICKET_VIEW_MODULE, ticket.module_id)
         or (ticket.reporter_id == actor.id and can(actor, Permission.TICKET_VIEW_OWN))
+        or (can(actor, Permission.TICKET_WATCH) and watches(actor, ticket))
     )
+
+
+def watches(actor: User, ticket: Ticket) -> bool:
+    """Whether ``actor`` follows ``ticket`` (a follower reads its public side)."""
+    session = object_session(ticket)
+    if session is None or ticket.id is None:
+        return False
+    found = session.scalar(
+        select(Watcher.user_id).where(Watcher.ticket_id == ticket.id, Watcher.user_id == actor.id)
+    )
+    return found is not None
 
 
 def sees_internal(actor: User, ticket: Ticket) -> bool:

@@ -8,10 +8,11 @@ and why it was refused. Reload and Back never send a form twice.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
-from flask import Blueprint, flash, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -47,12 +48,23 @@ from app.core.navigation import (
 from app.core.permissions import Permission, can, require
 from app.identity.auth import current_actor
 from app.identity.models import RoleAssignment, User
-from app.incidents import attachments, conversation, queues, service, transitions
-from app.incidents.lifecycle import Status
-from app.incidents.schemas import ListContext, TicketListArgs, history_to_dicts, ticket_to_dict
+from app.incidents import (
+    attachments,
+    conversation,
+    portal,
+    queues,
+    service,
+    timeline,
+    transitions,
+    watchers,
+)
+from app.incidents.lifecycle import OPEN_STATUSES, Status
+from app.incidents.models import Ticket
+from app.incidents.schemas import ListContext, TicketListArgs, ticket_to_dict
 from app.incidents.sla import LEVELS, PRIORITIES
 
 blueprint = Blueprint("incidents", __name__)
+blueprint.register_blueprint(portal.blueprint)
 
 add_nav(
     NavItem(_l("Report an incident"), "incidents.new_ticket", Permission.TICKET_CREATE, order=10)
@@ -142,15 +154,18 @@ FIELD_LABELS = {
 }
 
 
+OPEN_VALUES = [s.value for s in OPEN_STATUSES]
+ENDED_VALUES = [s.value for s in Status if s not in OPEN_STATUSES]
+
+
+def _mine(user: User, statuses: list[str], limit: int) -> list:
+    query = queues.TicketQuery(view="reported_by_me", status=statuses, sort="updated")
+    return queues.list_tickets(db.session, user, query, cursor=None, limit=limit).items
+
+
 def _my_recent(user: User) -> dict[str, Any]:
-    page = queues.list_tickets(
-        db.session,
-        user,
-        queues.TicketQuery(view="reported_by_me", sort="updated"),
-        cursor=None,
-        limit=5,
-    )
-    return {"tickets": page.items}
+    """The requester's portal panel: open tickets by last update, then the last resolved."""
+    return {"open": _mine(user, OPEN_VALUES, 5), "ended": _mine(user, ENDED_VALUES, 3)}
 
 
 def _queue_counts(user: User) -> dict[str, Any]:
@@ -255,8 +270,67 @@ def _render_list(template: str, view: str | None, title: str, **extra):
 
 @blueprint.get("/tickets")
 def my_tickets():
-    require(current_actor(), Permission.TICKET_VIEW_OWN)
+    actor = current_actor()
+    require(actor, Permission.TICKET_VIEW_OWN)
+    if not request.args:
+        return _portal(actor)
     return _render_list("incidents/list.html", "reported_by_me", _("My tickets"))
+
+
+PORTAL_LIMIT = 50
+
+
+def _rows_of(actor: User, query: queues.TicketQuery, limit: int) -> tuple[list[dict], bool]:
+    """Rows of ``query`` as the list shows them, and whether there are more."""
+    found = queues.list_ticket_rows(
+        db.session, actor, query, cursor=None, limit=limit, summary=True
+    )
+    now, ratio, session = utcnow(), service.warning_ratio(), db.session()
+    catalogue = ListContext(session)
+    rows = [
+        ticket_to_dict(
+            session, actor, t, now, ratio, people=found.people, summary=True, catalogue=catalogue
+        )
+        for t in found.page.items
+    ]
+    return rows, found.page.next_cursor is not None
+
+
+def _followed_rows(actor: User) -> list[dict]:
+    ids = watchers.followed_by(db.session, actor)
+    if not ids:
+        return []
+    tickets = db.session.scalars(
+        select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.updated_at.desc()).limit(20)
+    ).all()
+    now, ratio = utcnow(), service.warning_ratio()
+    return [ticket_to_dict(db.session, actor, t, now, ratio, summary=True) for t in tickets]
+
+
+def _portal(actor: User):
+    """My tickets as a requester reads them: open ones first, most recently updated first,
+    then the resolved and closed ones, then the tickets I follow."""
+    open_rows, more_open = _rows_of(
+        actor,
+        queues.TicketQuery(view="reported_by_me", status=OPEN_VALUES, sort="updated"),
+        PORTAL_LIMIT,
+    )
+    ended_rows, more_ended = _rows_of(
+        actor,
+        queues.TicketQuery(view="reported_by_me", status=ENDED_VALUES, sort="updated"),
+        20,
+    )
+    return render_template(
+        "incidents/portal.html",
+        open_rows=open_rows,
+        more_open=more_open,
+        ended_rows=ended_rows,
+        more_ended=more_ended,
+        followed=_followed_rows(actor) if can(actor, Permission.TICKET_WATCH) else [],
+        can_create=can(actor, Permission.TICKET_CREATE),
+        open_statuses=",".join(OPEN_VALUES),
+        ended_statuses=",".join(ENDED_VALUES),
+    )
 
 
 @blueprint.get("/tickets/module")
@@ -292,11 +366,47 @@ def queue():
 NEW_TICKET_FIELDS = ("title", "description", "module", "impact", "urgency")
 
 
+def usual_modules(user: User, limit: int = 3) -> list[str]:
+    """The codes of the modules ``user`` reported in most (recent tickets first on a tie)."""
+    recent = db.session.scalars(
+        select(Ticket.module_id)
+        .where(Ticket.reporter_id == user.id)
+        .order_by(Ticket.id.desc())
+        .limit(50)
+    ).all()
+    counts: dict[int, int] = {}
+    for module_id in recent:  # newest first: dict order breaks ties by recency
+        counts[module_id] = counts.get(module_id, 0) + 1
+    ranked = sorted(counts, key=lambda m: -counts[m])
+    codes = {m.id: m.code for m in module_refs(db.session, include_inactive=False)}
+    return [codes[m] for m in ranked if m in codes][:limit]
+
+
+def _check_similar(actor: User):
+    """The "look for similar tickets first" button: back to the form, what was typed kept,
+    with the open tickets like it (the form works the same without JavaScript)."""
+    values = {k: request.form.get(k, "") for k in NEW_TICKET_FIELDS}
+    found = watchers.similar_open_tickets(db.session, actor, values["module"], values["title"])
+    token = forms.keep(
+        db.session,
+        page=url_for("incidents.new_ticket"),
+        user_id=actor.id,
+        values=values,
+        errors={},
+        form="new",
+        extra={"similar": [dataclasses.asdict(t) | {"updated_at": None} for t in found]},
+    )
+    db.session.commit()
+    return redirect(url_for("incidents.new_ticket", draft=token, _anchor="similar"), 303)
+
+
 @blueprint.route("/tickets/new", methods=["GET", "POST"])
 @forms.returns_to("incidents.new_ticket")
 def new_ticket():
     actor = current_actor()
     require(actor, Permission.TICKET_CREATE)
+    if request.method == "POST" and request.form.get("check_similar"):
+        return _check_similar(actor)
     if request.method == "POST":
         values = {k: request.form.get(k, "") for k in NEW_TICKET_FIELDS}
         try:
@@ -320,17 +430,23 @@ def new_ticket():
             _("Ticket %(ref)s created. We will get back to you.", ref=ticket.ref),
         )
     draft = forms.draft()
-    values = {"title": "", "description": "", "module": "", "impact": "medium"}
-    values["urgency"] = "medium"
+    usual = usual_modules(actor)
+    chosen = (request.args.get("module") or "").strip().upper()
+    values = {"title": "", "description": "", "impact": "medium", "urgency": "medium"}
+    values["module"] = chosen or (usual[0] if usual else "")
     if draft is not None:
         values.update({k: v for k, v in draft.values.items() if k in NEW_TICKET_FIELDS})
+    modules = list_modules(db.session, include_inactive=False)
+    rank = {code: n for n, code in enumerate(usual)}
     response = render_template(
         "incidents/new.html",
         values=values,
         draft=draft,
         errors=draft.errors if draft else {},
         labels=FIELD_LABELS,
-        modules=list_modules(db.session, include_inactive=False),
+        modules=sorted(modules, key=lambda m: (rank.get(m.code, len(rank)), m.name)),
+        usual=usual,
+        similar=(draft.extra.get("similar") if draft else None),
         levels=LEVELS,
         title_max=service.TITLE_MAX,
         description_max=service.DESCRIPTION_MAX,
@@ -366,9 +482,17 @@ def render_ticket(ticket, draft: forms.Draft | None = None):
         ticket=ticket,
         comments=conversation.comments_for(db.session, actor, ticket),
         files=attachments.attachments_of(db.session, actor, ticket),
-        history=history_to_dicts(
-            db.session, actor, service.history(db.session, actor, ticket), internal
+        history=timeline.plain_history(
+            db.session,
+            actor,
+            ticket,
+            service.history(db.session, actor, ticket),
+            internal=internal,
+            group_names={g.code: g.name for g in groups},
         ),
+        watching=watchers.is_watching(db.session, actor, ticket),
+        can_watch=can(actor, Permission.TICKET_WATCH) and ticket.reporter_id != actor.id,
+        watcher_names=[u.name for u in watchers.watchers_of(db.session, ticket)],
         support=support,
         internal=internal,
         can_converse=conversation.may_converse(actor, ticket),
