@@ -433,7 +433,23 @@ def _tickets(session: Session, ctx: DemoContext) -> None:
 
 
 Step = Callable[[Session, DemoContext], None]
-STEPS: list[Step] = [_catalogue, _people, _tickets]
+
+
+def _usage(session: Session, ctx: DemoContext) -> None:
+    """ERP usage since go-live (app/usage/demo.py tells the story: Purchasing lags)."""
+    from app.usage.demo import demo_usage
+
+    ctx.summary["usage_events"] = demo_usage(
+        session,
+        seed=ctx.rng.randrange(2**32),
+        people=[*ctx.users, *ctx.agents],
+        modules=ctx.modules,
+        start=ctx.start,
+        now=ctx.now,
+    )
+
+
+STEPS: list[Step] = [_catalogue, _people, _tickets, _usage]
 
 
 def generate(
