@@ -2,12 +2,14 @@
 
 One batch is a handful of statements whatever its size, never one per event:
 
-- PostgreSQL: one statement. The batch travels as five arrays (``unnest``); a data-modifying
-  CTE inserts the raw events with ``ON CONFLICT (event_id) DO NOTHING`` and returns only the
-  rows it inserted, which are grouped per account, module and UTC day and added to the rollup
-  (``ON CONFLICT DO UPDATE``: events summed, first/last kept), to the accounts and to the days
-  that changed. A resent event is not returned by the insert, so it never counts twice, also
-  when two batches carrying it race: the second waits on the unique index, then skips it.
+- PostgreSQL: one statement. The batch travels as one JSON parameter that the server turns
+  into rows (``json_to_recordset``); a data-modifying CTE inserts the raw events not stored
+  yet (an anti-join on ``event_id``; ``ON CONFLICT (event_id) DO NOTHING`` when a concurrent
+  batch stored some meanwhile) and returns only the rows it inserted, which are grouped per
+  account, module and UTC day and added to the rollup (``ON CONFLICT DO UPDATE``: events
+  summed, first/last kept), to the accounts and to the days that changed. A resent event is
+  not returned by the insert, so it never counts twice, also when two batches carrying it
+  race: the second waits on the unique index, then skips it.
 - SQLite: the batch goes to a temporary table with ``executemany``; one
   ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING`` moves the new events (one
   statement, under SQLite's single writer lock), and the returned rows are rolled up here and
@@ -19,12 +21,14 @@ their row locks in the same order and do not deadlock.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Date, DateTime, Integer, String
 
@@ -40,16 +44,15 @@ class EventRow:
     occurred_at: datetime
 
 
-_PG_INGEST = text(
-    """
+_PG_INGEST_SQL = """
     WITH batch AS (
-        SELECT * FROM unnest(:event_ids, :accounts, :module_ids, :actions, :occurred)
-            AS b(event_id, account, module_id, action, occurred_at)
+        SELECT * FROM json_to_recordset(CAST(:batch AS json))
+            AS b(event_id varchar, account varchar, module_id integer, action varchar,
+                 occurred_at timestamptz)
     ), inserted AS (
         INSERT INTO usage_events (event_id, account, module_id, action, occurred_at, received_at)
         SELECT event_id, account, module_id, action, occurred_at, :now
-        FROM batch ORDER BY event_id
-        ON CONFLICT (event_id) DO NOTHING
+        {new_events}
         RETURNING account, module_id, occurred_at
     ), daily AS (
         SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, module_id, account,
@@ -82,29 +85,47 @@ _PG_INGEST = text(
         RETURNING 1
     )
     SELECT coalesce(sum(events), 0) FROM daily
-    """
-).bindparams(
-    bindparam("event_ids", type_=ARRAY(String)),
-    bindparam("accounts", type_=ARRAY(String)),
-    bindparam("module_ids", type_=ARRAY(Integer)),
-    bindparam("actions", type_=ARRAY(String)),
-    bindparam("occurred", type_=ARRAY(DateTime(timezone=True))),
-    bindparam("now", type_=DateTime(timezone=True)),
-)
+"""
+_NOW = bindparam("now", type_=DateTime(timezone=True))
+# The usual case: the batch's events that are not stored yet, by an anti-join, inserted
+# plainly (cheaper than ON CONFLICT's speculative insertion of every row). A batch carrying
+# an event that another transaction stores meanwhile fails on the unique index; it is then
+# written again with ON CONFLICT DO NOTHING, which waits for that transaction and skips.
+_PG_INGEST_FAST = text(
+    _PG_INGEST_SQL.format(
+        new_events="FROM batch b WHERE NOT EXISTS "
+        "(SELECT 1 FROM usage_events e WHERE e.event_id = b.event_id) ORDER BY event_id"
+    )
+).bindparams(_NOW)
+_PG_INGEST = text(
+    _PG_INGEST_SQL.format(
+        new_events="FROM batch ORDER BY event_id ON CONFLICT (event_id) DO NOTHING"
+    )
+).bindparams(_NOW)
 
 
 def _store_postgresql(session: Session, rows: Sequence[EventRow], now: datetime) -> int:
-    inserted = session.execute(
-        _PG_INGEST,
-        {
-            "event_ids": [r.event_id for r in rows],
-            "accounts": [r.account for r in rows],
-            "module_ids": [r.module_id for r in rows],
-            "actions": [r.action for r in rows],
-            "occurred": [r.occurred_at for r in rows],
-            "now": now,
-        },
-    ).scalar_one()
+    # The batch travels as one JSON text that the server parses (json_to_recordset): much
+    # cheaper on the client than five arrays adapted element by element.
+    batch = json.dumps(
+        [
+            {
+                "event_id": r.event_id,
+                "account": r.account,
+                "module_id": r.module_id,
+                "action": r.action,
+                "occurred_at": r.occurred_at.isoformat(),
+            }
+            for r in rows
+        ],
+        separators=(",", ":"),
+    )
+    params = {"batch": batch, "now": now}
+    try:
+        with session.begin_nested():
+            inserted = session.execute(_PG_INGEST_FAST, params).scalar_one()
+    except IntegrityError:
+        inserted = session.execute(_PG_INGEST, params).scalar_one()
     return int(inserted)
 
 

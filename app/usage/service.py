@@ -127,10 +127,13 @@ def check_event(item: Any, modules: Mapping[str, int]) -> EventRow | str:
             return f"missing field '{name}'"
         if not isinstance(value, str):
             return f"field '{name}' must be a string"
-        if not is_clean_text(value):
-            return f"field '{name}' holds a character that is not allowed"
         if name in MAX_LENGTHS and len(value) > MAX_LENGTHS[name]:
             return f"field '{name}' is longer than {MAX_LENGTHS[name]} characters"
+    # one check of the five values together (the common case is plain ASCII: no encoding)
+    joined = "".join([item[name] for name in FIELDS])
+    if "\x00" in joined or not (joined.isascii() or is_clean_text(joined)):
+        bad = next(n for n in FIELDS if not is_clean_text(item[n]))
+        return f"field '{bad}' holds a character that is not allowed"
     module_id = modules.get(item["module"].strip().upper())
     if module_id is None:
         return f"unknown module '{item['module'][:16]}'"

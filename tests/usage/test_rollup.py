@@ -4,9 +4,11 @@ the duplicates and the time zones they arrive with; the changed days are handed 
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from app.usage import service
 from app.usage.models import UsageAccount, UsageDaily
@@ -152,3 +154,32 @@ def test_changed_days_since_a_moment(sent, db_session, modules, frozen_clock):
     later = service.changed_days_since(db_session, datetime(2026, 12, 1, 8, 30, tzinfo=UTC))
 
     assert [c.day for c in later] == [date(2026, 11, 30)]
+
+
+def test_two_batches_racing_for_one_event_count_it_once(app, backend, sent, db_session, modules):
+    """A batch blocked on an event another transaction is storing counts it as a duplicate."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time: batches cannot race")
+    from app.core.db import db
+
+    with app.app_context():
+        holder = db.session
+        service.ingest_batch(holder, None, [event(1)])  # stored, not committed yet
+        outcome: dict = {}
+
+        def second_batch() -> None:
+            with app.app_context():
+                outcome["result"] = service.ingest_batch(db.session, None, [event(1), event(2)])
+                db.session.commit()
+
+        racer = threading.Thread(target=second_batch)
+        racer.start()
+        racer.join(timeout=2)  # it waits on the unique index of event 1
+        assert racer.is_alive()
+        holder.commit()
+        racer.join(timeout=60)
+
+    result = outcome["result"]
+    assert (result.accepted, result.duplicates) == (1, 1)
+    db_session.expire_all()
+    assert db_session.scalar(select(func.sum(UsageDaily.events))) == 2
