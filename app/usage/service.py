@@ -244,21 +244,29 @@ def consume(session: Session, changed: Iterable[ChangedDay]) -> int:
 
 
 def prune_events(
-    session: Session, retention_days: int, *, now: datetime | None = None, chunk: int = 50_000
+    session: Session,
+    retention_days: int,
+    *,
+    now: datetime | None = None,
+    chunk: int = 50_000,
+    budget: int = 1_000_000,
 ) -> int:
     """Delete raw events older than ``retention_days`` (the rollup stays); returns how many.
 
-    Deletes in chunks of ``chunk`` so that no statement holds millions of row locks.
+    Deletes in chunks of ``chunk`` so that no statement holds millions of row locks, and at
+    most ``budget`` per call: a first run on years of history spreads over several runs.
     """
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
     deleted = 0
-    while True:
-        ids = select(UsageEvent.id).where(UsageEvent.occurred_at < cutoff).limit(chunk)
+    while deleted < budget:
+        size = min(chunk, budget - deleted)
+        ids = select(UsageEvent.id).where(UsageEvent.occurred_at < cutoff).limit(size)
         result = session.execute(delete(UsageEvent).where(UsageEvent.id.in_(ids)))
         count = result.rowcount or 0
         deleted += count
-        if count < chunk:
-            return deleted
+        if count < size:
+            break
+    return deleted
 
 
 # --- ERP accounts Steward does not know ---------------------------------------------------------

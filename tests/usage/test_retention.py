@@ -60,3 +60,13 @@ def test_the_default_retention_is_400_days(app, monkeypatch):
 
 def test_pruning_is_a_periodic_job(app):
     assert "app.usage.jobs.prune_usage_events" in {p.job for p in periodic_jobs(app)}
+
+
+def test_a_long_backlog_is_pruned_over_several_runs(history, db_session):
+    from app.usage.service import prune_events
+
+    first = prune_events(db_session, 1, chunk=1, budget=1)
+    second = prune_events(db_session, 1, chunk=1, budget=5)
+
+    assert (first, second) == (1, 1)
+    assert set(db_session.scalars(select(UsageEvent.event_id))) == {"e-3"}
