@@ -9,8 +9,9 @@ What it does, in a database of its own (``BENCH_DATABASE_URL``, dropped at the e
 2. Generates ``--events`` (200,000) events, seeded, as the ERP sends them: in time order over
    ``--days`` (5) with a few minutes of disorder, ``--accounts`` (500) people each working in
    three of 8 modules (a seventh of the accounts upper-cased), times with UTC offsets (about
-   25 events per account, module and day, as a working day in an ERP gives); serialised beforehand as NDJSON and JSON batches of
-   ``--batch`` (10,000) events, and as the rows COPY writes (parsed, lower-cased, UTC).
+   25 events per account, module and day, as a working day in an ERP gives); serialised
+   beforehand as NDJSON and JSON batches of ``--batch`` (10,000) events, and as the rows COPY
+   writes (parsed, lower-cased, UTC).
 3. ``--rounds`` (3) rounds, interleaved, each on emptied tables:
    - **api**: every batch ``POST /api/v1/usage-events`` (NDJSON) through the Flask test client:
      authentication, edge checks, parsing, per-event checks, the one ``INSERT ... ON CONFLICT``
@@ -209,12 +210,15 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['config']['rounds']} rounds, started {result['started_at']}; "
         f"load average (1 min) before/after: {result['environment']['load_average_1m']}.",
         "",
-        "| scenario | median events/s | runs (s) |",
-        "| --- | ---: | --- |",
+        "| scenario | median events/s | runs (s) | CPU s of this process (median) |",
+        "| --- | ---: | --- | ---: |",
     ]
     for name, data in result["scenarios"].items():
         runs = ", ".join(f"{s:.2f}" for s in data["seconds"])
-        lines.append(f"| {name} | {data['median_events_per_s']:,.0f} | {runs} |")
+        lines.append(
+            f"| {name} | {data['median_events_per_s']:,.0f} | {runs} "
+            f"| {data['median_client_cpu_s']:.2f} |"
+        )
     lines += [
         "",
         f"- api (NDJSON) / COPY: **{result['ratios']['api_over_copy']:.2f}** (target >= 0.5)",
@@ -255,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     ndjson = [("\n".join(json.dumps(e) for e in c) + "\n").encode() for c in chunks]
     arrays = [json.dumps(c).encode() for c in chunks]
     seconds: dict[str, list[float]] = {"api": [], "api_json": [], "copy": [], "resend": []}
+    # CPU seconds of this process (the app's request handling; COPY's client side)
+    cpu: dict[str, list[float]] = {name: [] for name in seconds}
     with own_database("usage") as url:
         app = bench_app(url)
         token, modules = seed(app)
@@ -264,16 +270,21 @@ def main(argv: list[str] | None = None) -> int:
         rss_before = peak_rss_mib()
         try:
             for round_ in range(args.rounds):
-                empty_tables(engine)
-                seconds["copy"].append(run_copy(engine, rows))
-                empty_tables(engine)
-                seconds["api_json"].append(run_api(client, token, arrays, "application/json"))
-                empty_tables(engine)
-                seconds["api"].append(run_api(client, token, ndjson, "application/x-ndjson"))
-                seconds["resend"].append(
-                    run_api(client, token, ndjson[:1], "application/x-ndjson")
-                    * len(ndjson)  # scaled to the whole set, for a comparable rate
-                )
+                runs = {
+                    "copy": lambda: run_copy(engine, rows),
+                    "api_json": lambda: run_api(client, token, arrays, "application/json"),
+                    "api": lambda: run_api(client, token, ndjson, "application/x-ndjson"),
+                }
+                for name, run in runs.items():
+                    empty_tables(engine)
+                    started = time.process_time()
+                    seconds[name].append(run())
+                    cpu[name].append(time.process_time() - started)
+                # the first batch again, all duplicates; scaled to the whole set
+                started = time.process_time()
+                resent = run_api(client, token, ndjson[:1], "application/x-ndjson")
+                seconds["resend"].append(resent * len(ndjson))
+                cpu["resend"].append((time.process_time() - started) * len(ndjson))
                 print(
                     f"  round {round_ + 1}: "
                     + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in seconds.items()),
@@ -292,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         name: {
             "seconds": [round(s, 3) for s in runs],
             "median_events_per_s": round(len(events) / statistics.median(runs), 1),
+            "median_client_cpu_s": round(statistics.median(cpu[name]), 3),
         }
         for name, runs in seconds.items()
     }
