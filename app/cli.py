@@ -86,5 +86,7 @@ def run_job_now(job: str) -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (user_cli, demo_cli, jobs_cli):
+    from app.usage.cli import usage_cli
+
+    for group in (user_cli, demo_cli, jobs_cli, usage_cli):
         app.cli.add_command(group)

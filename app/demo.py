@@ -460,7 +460,23 @@ def _watchers(session: Session, ctx: DemoContext) -> None:
 
 
 Step = Callable[[Session, DemoContext], None]
-STEPS: list[Step] = [_catalogue, _people, _tickets, _watchers]
+
+
+def _usage(session: Session, ctx: DemoContext) -> None:
+    """ERP usage since go-live (app/usage/demo.py tells the story: Purchasing lags)."""
+    from app.usage.demo import demo_usage
+
+    ctx.summary["usage_events"] = demo_usage(
+        session,
+        seed=ctx.rng.randrange(2**32),
+        people=[*ctx.users, *ctx.agents],
+        modules=ctx.modules,
+        start=ctx.start,
+        now=ctx.now,
+    )
+
+
+STEPS: list[Step] = [_catalogue, _people, _tickets, _watchers, _usage]
 
 
 def generate(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
@@ -50,3 +50,51 @@ class UsageDaily(Base):
     events: Mapped[int] = mapped_column(default=0)
     first_at: Mapped[datetime]
     last_at: Mapped[datetime]
+
+
+class UsageAccount(Base):
+    """One ERP account as the usage feed knows it: when first and last seen, how many events.
+
+    Maintained with the rollup, so that the accounts Steward does not know (a finding for
+    admins) are listed without aggregating the rollup at request time.
+    """
+
+    __tablename__ = "usage_accounts"
+    __table_args__ = (Index("ix_usage_accounts_last_seen", "last_seen_at", "account"),)
+
+    account: Mapped[str] = mapped_column(String(320), primary_key=True)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class UsageChangedDay(Base):
+    """A UTC day whose rollup changed and that readers of the rollup have not consumed yet.
+
+    ``version`` grows with every change of the day, so a reader that consumes what it read
+    leaves the mark in place when the day changed again meanwhile (see ``service.consume``).
+    """
+
+    __tablename__ = "usage_changed_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=1)
+    changed_at: Mapped[datetime]
+
+
+class UsageImport(Base):
+    """One CSV back-fill: who sent which file, what came of it, and the rejected lines."""
+
+    __tablename__ = "usage_imports"
+    __table_args__ = (Index("ix_usage_imports_created_at", "created_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255))
+    lines: Mapped[int] = mapped_column(default=0)
+    accepted: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    rejected_count: Mapped[int] = mapped_column(default=0)
+    # the first REJECTS_KEPT rejected lines: [{"line": n, "reason": "..."}]
+    rejected: Mapped[list] = mapped_column(JSON, default=list)
