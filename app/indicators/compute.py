@@ -148,7 +148,12 @@ def _grouped(
 
 def _tickets(ctx: Day, key: str, kind: str, num, den, *where) -> list[Point]:
     def base(groups: list[ColumnElement]) -> Select:
-        return select(num, den, *groups).select_from(Ticket).where(*where)
+        return (
+            select(num, den, *groups)
+            .select_from(Ticket)
+            .join(Module, Module.id == Ticket.module_id)
+            .where(*where)
+        )
 
     return _grouped(ctx, key, kind, base, Ticket.module_id, Ticket.priority)
 
@@ -168,8 +173,8 @@ def _clock_stop() -> ColumnElement:
 
 
 def _business(start: ColumnElement, stop: ColumnElement) -> ColumnElement:
-    calendar = select(Module.calendar_id).where(Module.id == Ticket.module_id).scalar_subquery()
-    return business_seconds(calendar, Ticket.sla_business_hours, start, stop)
+    # the ticket queries join its module, so the calendar is a column of the row
+    return business_seconds(Module.calendar_id, Ticket.sla_business_hours, start, stop)
 
 
 def tickets_opened(ctx: Day) -> list[Point]:

@@ -54,9 +54,16 @@ def build(session, make_user, make_module, make_calendar, seed: int = 7) -> Stor
     """Play tickets, ratings, enhancements and usage through the services, as they happened."""
     rng = random.Random(seed)
     make_calendar(code="PARIS", timezone="Europe/Paris", holidays=(HOLIDAY,))
+    # New York leaves summer time a week after Paris (2026-11-01)
+    make_calendar(
+        code="NYC",
+        timezone="America/New_York",
+        hours={str(d): [["08:00", "12:00"], ["13:00", "18:30"]] for d in range(6)},
+    )
     modules = {
         "FIN": make_module("FIN", name="Finance", calendar="PARIS"),
-        "SAL": make_module("SAL", name="Sales"),  # no calendar: a 24x7 clock
+        "SAL": make_module("SAL", name="Sales", calendar="NYC"),
+        "CRM": make_module("CRM", name="Customers"),  # no calendar: a 24x7 clock
         "HR": make_module("HR", name="Human resources"),  # never used: empty groups
     }
     agent = make_user("agent")
@@ -65,7 +72,8 @@ def build(session, make_user, make_module, make_calendar, seed: int = 7) -> Stor
         if day in QUIET_DAYS:
             continue
         for _ in range(rng.randint(0, 4)):
-            _play(session, rng, agent, rng.choice(reporters), day, rng.choice(["FIN", "SAL"]))
+            module = rng.choice(["FIN", "SAL", "CRM"])
+            _play(session, rng, agent, rng.choice(reporters), day, module)
     _enhancements(session, rng, reporters[0], modules)
     story = Story(modules)
     _usage(session, rng, story)
@@ -163,7 +171,7 @@ def _usage(session, rng, story: Story) -> None:
                 serial += 1
                 account = rng.choice(accounts)
                 account = account.upper() if rng.random() < 0.2 else account
-                module = rng.choice(["FIN", "FIN", "SAL"])
+                module = rng.choice(["FIN", "FIN", "SAL", "CRM"])
                 when = at(day, rng.choice([0.0, 23.999, rng.uniform(0, 24)]))
                 event = (f"e{serial}", account, module, when)
                 story.events.append(event)

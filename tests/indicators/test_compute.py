@@ -50,16 +50,19 @@ def test_every_indicator_equals_the_straightforward_computation(db_session, hist
 
 
 def test_an_empty_day_has_zero_counts_and_no_ratios(db_session, history):
-    quiet = date(2026, 11, 1)
+    quiet = date(2027, 1, 15)  # long after the story: no ticket moved, nobody used the ERP
     compute.recompute(db_session, [quiet])
     db_session.commit()
 
     found = _snapshots(db_session)
     assert found[("tickets_opened", quiet, "overall")] == 0.0
     assert found[("dau", quiet, "overall")] == 0.0
+    assert found[("mau", quiet, "overall")] == 0.0
+    assert found[("stickiness_ratio", quiet, "overall")] is None
+    assert found[("tickets_per_100_mau", quiet, "overall")] is None
     assert found[("mttr_seconds", quiet, "overall")] is None
     assert found[("csat_average", quiet, "overall")] is None
-    assert found[("mau", quiet, "overall")] > 0
+    assert found[("backlog_open", quiet, "overall")] > 0
 
 
 def test_recomputing_a_day_replaces_it(db_session, history):
