@@ -69,6 +69,7 @@ class Day:
     day: date
     module_ids: list[int]
     _tables: dict[str, bool] = field(default_factory=dict)
+    active: dict[int, dict[int | None, int]] = field(default_factory=dict)
 
     @property
     def start(self) -> datetime:
@@ -104,6 +105,10 @@ def _priority_number(raw: str | int | None) -> int | None:
     return int(text[1:]) if text[:1] in "Pp" else int(text)
 
 
+def _add(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else a + b
+
+
 def _grouped(
     ctx: Day,
     key: str,
@@ -112,12 +117,23 @@ def _grouped(
     module_col: ColumnElement | None,
     priority_col: ColumnElement | None = None,
 ) -> list[Point]:
-    """Run ``base`` (a select of numerator, denominator, then the group columns) once per
-    dimension of ``key`` and complete the groups nobody appeared in."""
+    """Run ``base`` (a select of a numerator and a denominator, both sums or counts) grouped
+    by module and priority in one query, add the groups up for each dimension of ``key``, and
+    complete the groups nobody appeared in. Sums and counts add up exactly; the few grouped
+    rows (modules x priorities) are all Python sees."""
     dims = registry.get(key).dimensions
-    points: list[Point] = []
+    groups = [c for c in (module_col, priority_col) if c is not None]
+    totals: dict[tuple[str, int | None], tuple[float | None, float | None]] = {}
+    for row in ctx.session.execute(base(groups).group_by(*groups)):
+        num, den, rest = row[0], row[1], list(row[2:])
+        module_id = rest.pop(0) if module_col is not None else None
+        priority = _priority_number(rest.pop(0)) if priority_col is not None else None
+        for scope in (("overall", None), ("module", module_id), ("priority", priority)):
+            before = totals.get(scope, (None, None))
+            totals[scope] = (_add(before[0], num), _add(before[1], den))
 
-    def point(num, den, module_id=None, priority=None) -> Point:
+    def point(scope, module_id=None, priority=None) -> Point:
+        num, den = totals.get(scope, (None, None))
         num = float(num) if num is not None else (0.0 if kind == Kind.COUNT else None)
         den = float(den) if den is not None else None
         if kind == Kind.COUNT:
@@ -125,21 +141,11 @@ def _grouped(
         value = num / den if den and num is not None else None
         return Point(module_id, priority, value, num or 0.0, den or 0.0)
 
-    num, den = ctx.session.execute(base([])).one()
-    points.append(point(num, den))
+    points = [point(("overall", None))]
     if Dimension.MODULE in dims and module_col is not None:
-        found = {
-            m: (n, d)
-            for n, d, m in ctx.session.execute(base([module_col]).group_by(module_col))
-            if m is not None
-        }
-        points += [point(*found.get(m, (None, None)), module_id=m) for m in ctx.module_ids]
+        points += [point(("module", m), module_id=m) for m in ctx.module_ids]
     if Dimension.PRIORITY in dims and priority_col is not None:
-        found = {
-            _priority_number(p): (n, d)
-            for n, d, p in ctx.session.execute(base([priority_col]).group_by(priority_col))
-        }
-        points += [point(*found.get(p, (None, None)), priority=p) for p in PRIORITY_NUMBERS]
+        points += [point(("priority", p), priority=p) for p in PRIORITY_NUMBERS]
     return points
 
 
@@ -315,7 +321,14 @@ def csat_satisfied_ratio(ctx: Day) -> list[Point]:
 
 def _active_accounts(ctx: Day, days: int) -> dict[int | None, int]:
     """Distinct accounts active in the ``days`` days ending this one: overall (None) and per
-    module."""
+    module (read once per day and window: several indicators share them)."""
+    known = ctx.active.get(days)
+    if known is None:
+        known = ctx.active[days] = _count_active_accounts(ctx, days)
+    return known
+
+
+def _count_active_accounts(ctx: Day, days: int) -> dict[int | None, int]:
     first = ctx.day - timedelta(days=days - 1)
     window = and_(UsageDaily.day >= first, UsageDaily.day <= ctx.day)
     overall = ctx.session.scalar(select(func.count(distinct(UsageDaily.account))).where(window))

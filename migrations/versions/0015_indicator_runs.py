@@ -1,4 +1,5 @@
-"""Indicator runs, and business calendars laid out as spans for SQL business time
+"""Indicator runs, business calendars laid out as spans for SQL business time, ticket
+indexes for the daily computations
 
 Revision ID: 0015
 Revises: 0010
@@ -17,6 +18,10 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_first_response_at', ['first_response_at'], unique=False)
+        batch_op.create_index('ix_tickets_resolved_at_only', ['resolved_at'], unique=False)
+
     op.create_table('indicator_runs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('reason', sa.String(length=16), nullable=False),
@@ -61,3 +66,6 @@ def downgrade():
     with op.batch_alter_table('indicator_runs', schema=None) as batch_op:
         batch_op.drop_index('ix_indicator_runs_finished_at')
     op.drop_table('indicator_runs')
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_resolved_at_only')
+        batch_op.drop_index('ix_tickets_first_response_at')
