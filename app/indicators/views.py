@@ -257,12 +257,8 @@ def series_csv():
     writer = csv.writer(out)
     writer.writerow(["date", *keys])
     for day in day_list:
-        writer.writerow(
-            [
-                day.isoformat(),
-                *["" if values[k].get(d) is None else values[k][d] for k in keys for d in [day]],
-            ]
-        )
+        cells = [values[k].get(day) for k in keys]
+        writer.writerow([day.isoformat(), *["" if v is None else v for v in cells]])
     name = f"{'-'.join(keys)}-{code or 'all'}-{days}d.csv"
     return Response(
         out.getvalue(),
