@@ -84,7 +84,7 @@ class Day:
         return self.start - (days - 1) * DAY
 
     def has_tables(self, *names: str) -> bool:
-        """Whether every table named exists in this database (asked once per run)."""
+        """Whether every table named exists in this database (asked once per day computed)."""
         missing = [n for n in names if n not in self._tables]
         if missing:
             inspector = sa_inspect(self.session.connection())
@@ -377,11 +377,12 @@ def stickiness_ratio(ctx: Day) -> list[Point]:
 def tickets_per_100_mau(ctx: Day) -> list[Point]:
     monthly = _active_accounts(ctx, 30)
     window = _within(Ticket.created_at, ctx.window_start(30), ctx.end)
-    opened = {None: ctx.session.scalar(select(func.count(Ticket.id)).where(window)) or 0}
+    opened: dict[int | None, int] = {None: 0}
     for module_id, count in ctx.session.execute(
         select(Ticket.module_id, func.count(Ticket.id)).where(window).group_by(Ticket.module_id)
     ):
         opened[module_id] = count
+        opened[None] += count
     return [_ratio(100.0 * opened.get(m, 0), monthly.get(m, 0), m) for m in _scopes(ctx)]
 
 
