@@ -85,8 +85,41 @@ def run_job_now(job: str) -> None:
     click.echo(f"{job}: {run_job(job)}")
 
 
+indicators_cli = AppGroup("indicators", help="Indicator snapshots and their documentation.")
+
+
+@indicators_cli.command("recompute")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), default=None)
+def recompute_indicators(first, last) -> None:
+    """Recompute the snapshots of every day from --from to --to (default: today), now."""
+    from app.core.clock import utcnow
+    from app.indicators.compute import days_between, recompute
+
+    today = utcnow().date()
+    last_day = last.date() if last else today
+    first_day = first.date() if first else last_day
+    if first_day > last_day:
+        raise click.BadParameter("--from is after --to", param_hint="--from")
+    days = days_between(first_day, last_day)
+    with click.progressbar(days, label="indicators") as bar:
+        snapshots = 0
+        for day in bar:
+            snapshots += recompute(db.session, [day], reason="manual").snapshots
+            db.session.commit()
+    click.echo(f"recomputed {len(days)} day(s), {snapshots} snapshot(s)")
+
+
+@indicators_cli.command("docs")
+def write_indicator_docs() -> None:
+    """Write docs/indicators.md from the indicator registry."""
+    from app.indicators.docs import write
+
+    click.echo(f"wrote {write()}")
+
+
 def register(app: Flask) -> None:
     from app.usage.cli import usage_cli
 
-    for group in (user_cli, demo_cli, jobs_cli, usage_cli):
+    for group in (user_cli, demo_cli, jobs_cli, usage_cli, indicators_cli):
         app.cli.add_command(group)

@@ -5,4 +5,4 @@ beside it and reports ratios (never absolute time targets), writing its results 
 ``benchmarks/results/``. See ``benchmarks/README.md``.
 """
 
-BENCHMARKS = ("queue_scale", "desk_load", "job_throughput", "usage_ingest")
+BENCHMARKS = ("queue_scale", "desk_load", "job_throughput", "usage_ingest", "indicators_recompute")

@@ -95,7 +95,8 @@ register(
         "tickets_resolved",
         "Tickets resolved",
         Unit.COUNT,
-        "Tickets resolved during the day (a reopened ticket counts again when resolved again).",
+        "Tickets whose latest resolution fell during the day (a ticket reopened and resolved "
+        "again counts on the day of its last resolution).",
         Family.SUPPORT,
         dimensions=_OMP,
     ),
