@@ -30,6 +30,7 @@ DEMO_LOGINS = [
     (f"po@{DEMO_DOMAIN}", "product_owner"),
     (f"approver@{DEMO_DOMAIN}", "approver (FIN)"),
     (f"auditor@{DEMO_DOMAIN}", "auditor"),
+    (f"committee@{DEMO_DOMAIN}", "committee_member"),
 ]
 
 MODULES = [
@@ -432,8 +433,14 @@ def _tickets(session: Session, ctx: DemoContext) -> None:
     ctx.summary["tickets"] = count
 
 
+def _governance(session: Session, ctx: DemoContext) -> None:
+    from app.governance.demo import seed_governance
+
+    seed_governance(session, ctx, DEMO_DOMAIN, DEMO_PASSWORD)
+
+
 Step = Callable[[Session, DemoContext], None]
-STEPS: list[Step] = [_catalogue, _people, _tickets]
+STEPS: list[Step] = [_catalogue, _people, _tickets, _governance]
 
 
 def generate(
