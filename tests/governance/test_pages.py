@@ -27,10 +27,6 @@ def steering(db_session, chair, member, owner):
     return committee
 
 
-def csrf_free(form: dict) -> dict:
-    return form  # the suite runs with CSRF off; the e2e tests run with it on
-
-
 @pytest.mark.parametrize(
     "path",
     [
@@ -109,10 +105,10 @@ def test_a_stale_meeting_form_is_refused(signed_in, chair, steering, db_session)
     meeting = meetings.create_meeting(db_session, chair, steering, NOW)
     db_session.commit()
     browser = signed_in(chair)
-    url = f"/governance/meetings/{meeting.id}"
-    browser.post(f"{url}/minutes", data={"version": meeting.version, "notes": "One"})
+    url, version = f"/governance/meetings/{meeting.id}", meeting.version
+    browser.post(f"{url}/minutes", data={"version": version, "notes": "One"})
 
-    stale = browser.post(f"{url}/minutes", data={"version": meeting.version, "notes": "Two"})
+    stale = browser.post(f"{url}/minutes", data={"version": version, "notes": "Two"})
     db_session.refresh(meeting)
 
     assert "draft=" in stale.headers["Location"]
