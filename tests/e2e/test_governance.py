@@ -119,3 +119,23 @@ def test_the_chair_decides_in_a_meeting_and_the_owner_gets_the_action(
     owner = login_as("requester", page=new_page())
     owner.get_by_role("navigation", name="Main").get_by_role("link", name="My actions").click()
     expect(owner.get_by_test_id("my-actions")).to_contain_text(action)
+
+
+def test_governance_pages_keep_the_content_security_policy(login_as):
+    from tests.e2e.test_content_security_policy import watch_csp
+
+    page = login_as("committee")
+    violations = watch_csp(page)
+    for path in [
+        "/governance",
+        "/governance/risks",
+        "/governance/budget",
+        "/governance/pulse",
+        "/governance/actions",
+        "/governance/report",
+    ]:
+        response = page.goto(path)
+        assert response.status == 200, path
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+    assert violations == []
