@@ -135,6 +135,7 @@ DOMAINS: tuple[str, ...] = (
     "enhancements",
     "usage",
     "indicators",
+    "governance",
 )
 
 

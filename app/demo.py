@@ -30,6 +30,7 @@ DEMO_LOGINS = [
     (f"po@{DEMO_DOMAIN}", "product_owner"),
     (f"approver@{DEMO_DOMAIN}", "approver (FIN)"),
     (f"auditor@{DEMO_DOMAIN}", "auditor"),
+    (f"committee@{DEMO_DOMAIN}", "committee_member"),
 ]
 
 MODULES = [
@@ -560,8 +561,16 @@ def _indicators(session: Session, ctx: DemoContext) -> None:
 
 Step = Callable[[Session, DemoContext], None]
 
+def _governance(session: Session, ctx: DemoContext) -> None:
+    from app.governance.demo import seed_governance
 
-STEPS: list[Step] = [_catalogue, _people, _tickets, _watchers, _usage, _indicators]
+    seed_governance(session, ctx, DEMO_DOMAIN, DEMO_PASSWORD)
+
+
+Step = Callable[[Session, DemoContext], None]
+
+
+STEPS: list[Step] = [_catalogue, _people, _tickets, _watchers, _usage, _indicators, _governance]
 
 
 def generate(

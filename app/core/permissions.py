@@ -29,7 +29,10 @@ Beyond the desk:
   and campaigns; the ERP confirms provisioning with a service token scoped ``access:provision``;
 - usage events come from the ERP's service token (``usage:ingest``) or an admin; indicators
   are read by the support team, product owners, the committee, admins and auditors; admins set
-  targets.
+  targets;
+- governance (objectives, meetings, minutes, actions, risks, budget, report): the committee
+  manages, auditors read; everyone updates the action items they own and answers the pulse
+  surveys meant for them; admins open and close the surveys.
 """
 
 from __future__ import annotations
@@ -93,6 +96,11 @@ class Permission(StrEnum):
     ACCESS_PROVISION = "access:provision"
     INDICATOR_VIEW = "indicator:view"
     INDICATOR_MANAGE = "indicator:manage"
+    GOVERNANCE_VIEW = "governance:view"
+    GOVERNANCE_MANAGE = "governance:manage"
+    GOVERNANCE_ACTION_OWN = "governance:action_own"
+    PULSE_ANSWER = "pulse:answer"
+    PULSE_MANAGE = "pulse:manage"
 
 
 _EVERY_USER = {
@@ -107,6 +115,8 @@ _EVERY_USER = {
     Permission.ENHANCEMENT_CONVERSE,
     Permission.SPRINT_VIEW,
     Permission.ACCESS_REQUEST,
+    Permission.GOVERNANCE_ACTION_OWN,
+    Permission.PULSE_ANSWER,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -150,6 +160,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ENHANCEMENT_DECIDE,
             Permission.ENHANCEMENT_NOTE_INTERNAL,
             Permission.INDICATOR_VIEW,
+            Permission.GOVERNANCE_VIEW,
+            Permission.GOVERNANCE_MANAGE,
         }
     ),
     # the ERP's own calls (usage feed, provisioning) come from service tokens, never an admin's
@@ -168,6 +180,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ACCESS_VIEW,
             Permission.USAGE_VIEW,
             Permission.INDICATOR_VIEW,
+            Permission.GOVERNANCE_VIEW,
         }
     ),
 }
@@ -189,6 +202,7 @@ READ_ONLY = frozenset(
         Permission.ACCESS_VIEW,
         Permission.USAGE_VIEW,
         Permission.INDICATOR_VIEW,
+        Permission.GOVERNANCE_VIEW,
     }
 )
 
