@@ -561,6 +561,7 @@ def _indicators(session: Session, ctx: DemoContext) -> None:
 
 Step = Callable[[Session, DemoContext], None]
 
+
 def _governance(session: Session, ctx: DemoContext) -> None:
     from app.governance.demo import seed_governance
 
