@@ -94,7 +94,7 @@ def test_bad_list_arguments_are_422(api, query):
 
 
 def test_each_item_says_whether_the_caller_voted(api, three):
-    a, b, c = three
+    a, b, _c = three
 
     items = {i["ref"]: i for i in ok(api["agent"].get("/api/v1/enhancements"))["items"]}
 
