@@ -8,7 +8,7 @@ window functions, so a page never loads the whole backlog.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -159,6 +159,16 @@ class DecisionQuery:
     decided_by: str | None = None
 
 
+def _utc(moment: datetime, name: str) -> datetime:
+    """The instant in UTC; one at the edge of the calendar cannot be, and is a 422."""
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ValidationFailed(
+            "The date is out of range.", errors={name: ["Not a date Steward can use."]}
+        ) from exc
+
+
 DECISION_ORDER = [
     SortKey(EnhancementDecision.decided_at, lambda d: d.decided_at, descending=True),
     SortKey(EnhancementDecision.id, lambda d: d.id, descending=True),
@@ -177,9 +187,9 @@ def decisions(
     if query.decision:
         stmt = stmt.where(EnhancementDecision.decision == query.decision)
     if query.since:
-        stmt = stmt.where(EnhancementDecision.decided_at >= query.since)
+        stmt = stmt.where(EnhancementDecision.decided_at >= _utc(query.since, "since"))
     if query.until:
-        stmt = stmt.where(EnhancementDecision.decided_at < query.until)
+        stmt = stmt.where(EnhancementDecision.decided_at < _utc(query.until, "until"))
     if query.decided_by:
         who = select(User.id).where(User.email == query.decided_by.strip().lower())
         stmt = stmt.where(EnhancementDecision.decided_by_id.in_(who))

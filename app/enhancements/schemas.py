@@ -93,7 +93,7 @@ class EnhancementSchema(Schema):
     manual_rank = fields.Int(
         allow_none=True, metadata={"description": "the product owner's place in the backlog"}
     )
-    decision = fields.Str(allow_none=True, metadata={"enum": list(DECISION_NAMES)})
+    decision = fields.Str(allow_none=True, metadata={"description": "approve, reject or defer"})
     decision_rationale = fields.Str(allow_none=True)
     decided_by = fields.Nested(EnhancementPersonSchema, allow_none=True)
     decided_at = fields.DateTime(allow_none=True)

@@ -120,9 +120,10 @@ def statuses_of(session: Session, ids: list[int]) -> dict[int, str]:
     """The status of each request in ``ids`` (for pages of other domains that link to them)."""
     if not ids:
         return {}
-    return dict(
-        session.execute(select(Enhancement.id, Enhancement.status).where(Enhancement.id.in_(ids)))
+    rows = session.execute(
+        select(Enhancement.id, Enhancement.status).where(Enhancement.id.in_(ids))
     )
+    return {enhancement_id: status for enhancement_id, status in rows}
 
 
 # --- submission ------------------------------------------------------------------------------

@@ -10,9 +10,12 @@ checks again whatever is sent.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, render_template, request, url_for
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
@@ -215,7 +218,9 @@ def _timeline(events) -> list[dict[str, Any]]:
     """The history as people read it: who acted by name (emails stay with the audit log)."""
     ids = {e.actor_id for e in events if e.actor_id is not None}
     names = (
-        dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids)))) if ids else {}
+        {i: n for i, n in db.session.execute(select(User.id, User.name).where(User.id.in_(ids)))}
+        if ids
+        else {}
     )
     return [{"at": e.occurred_at, "who": names.get(e.actor_id), "action": e.action} for e in events]
 
@@ -442,14 +447,23 @@ def decide_from_list(ref: str):
     return _act_on(ref, _decide, url_for("enhancements.decisions_page"))
 
 
+def _day_start(text: str) -> str:
+    """Midnight of a date typed in the form, in the viewer's zone (their days, not UTC's)."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return text  # not a date: the arguments schema names it
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(str(get_timezone()))).isoformat()
+
+
 @blueprint.get("/enhancements/decisions/log")
 def decision_log():
     actor = current_actor()
     require(actor, Permission.ENHANCEMENT_VIEW)
     raw = {k: v for k, v in request.args.items() if v}
-    for name, suffix in (("since", "T00:00:00+00:00"), ("until", "T00:00:00+00:00")):
-        if name in raw and len(raw[name]) == 10:
-            raw[name] += suffix
+    for name in ("since", "until"):
+        if name in raw:
+            raw[name] = _day_start(raw[name])
     args = _args(DecisionArgs, raw)
     query = queries.DecisionQuery(
         **{k: args.get(k) for k in ("module", "decision", "since", "until", "decided_by")}
