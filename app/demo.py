@@ -178,6 +178,7 @@ def _people(session: Session, ctx: DemoContext) -> None:
         ("po", "Pat Owner", "IT", [("product_owner", None)]),
         ("approver", "Aude Approver", "Finance", [("approver", fin)]),
         ("auditor", "Otto Auditor", "Management", [("auditor", None)]),
+        ("committee", "Cleo Committee", "Management", [("committee_member", None)]),
     ]
     for local, name, department, roles in named:
         user, _ = save_user(
@@ -570,8 +571,113 @@ def _governance(session: Session, ctx: DemoContext) -> None:
 
 Step = Callable[[Session, DemoContext], None]
 
+# (title, module, the state it reaches, scores (value, criticality, risk, size) or None)
+ENHANCEMENTS = [
+    ("Match supplier invoices to goods receipts automatically", "PUR", "released", (13, 8, 5, 8)),
+    ("Show the credit limit on the sales order screen", "SAL", "done", (8, 8, 3, 3)),
+    ("Bulk approval of purchase requisitions", "PUR", "in_progress", (8, 5, 2, 5)),
+    ("Dunning letters in the customer's language", "FIN", "planned", (5, 3, 8, 5)),
+    ("Payment proposal grouped by due date", "FIN", "approved", (13, 13, 8, 5)),
+    ("Cycle count list sorted by bin location", "INV", "approved", (5, 5, 2, 2)),
+    ("Quote templates per customer segment", "SAL", "approved", (8, 3, 3, 13)),
+    ("Export the trial balance to the consolidation tool", "FIN", "approved", (8, 8, 13, 8)),
+    ("Automatic reminder before a contract expires", "SAL", "under_review", (5, 8, 5, 5)),
+    ("Attach scanned receipts to expense lines", "HR", "under_review", None),
+    ("Dark mode for the ERP client", "CRM", "rejected", (1, 1, 1, 8)),
+    ("New chart of accounts for the Spanish subsidiary", "FIN", "deferred", (8, 2, 5, 20)),
+    ("A second approval step for small orders", "PUR", "withdrawn", None),
+    ("Warehouse transfer from the mobile scanner", "INV", "submitted", None),
+    ("Lead scoring from the website forms", "CRM", "submitted", None),
+]
+DELIVERY_PATH = ("plan", "start", "done", "release")
+DELIVERY_STEPS = {"planned": 1, "in_progress": 2, "done": 3, "released": 4}
+RATIONALES = {
+    "approve": "Clear saving for the business and a small job: worth doing this quarter.",
+    "reject": "Cosmetic, no business benefit: the budget goes to the closing improvements.",
+    "defer": "Depends on the new subsidiary's go-live date; reconsider next quarter.",
+}
 
-STEPS: list[Step] = [_catalogue, _people, _tickets, _watchers, _usage, _indicators, _governance]
+
+def _enhancements(session: Session, ctx: DemoContext) -> None:
+    """A backlog ranked by WSJF (one request moved by hand), votes, a decision log and requests
+    in every state, replayed through the real services over the last weeks."""
+    from sqlalchemy import delete
+
+    from app.core.clock import replaying
+    from app.core.outbox import OutboxMessage
+    from app.enhancements import governance, service
+    from app.enhancements.notifications import EMAIL_JOB
+    from app.enhancements.transitions import perform
+
+    rng, owner, committee = ctx.rng, ctx.logins["po"], ctx.logins["committee"]
+    askers = [ctx.logins["requester"], ctx.logins["keyuser"], *ctx.users[:20]]
+    voters = ctx.users[:60] or [ctx.logins["requester"]]
+    made = {}
+    for n, (title, module, goal, scores) in enumerate(ENHANCEMENTS):
+        t = ctx.now - timedelta(days=40 - 2 * n, hours=rng.randint(0, 8))
+        with replaying(t):
+            request = service.submit(
+                session,
+                rng.choice(askers),
+                title=title,
+                problem=f"Today this is done by hand: {title.lower()} is missing from the ERP.",
+                benefit="Less manual work and fewer mistakes for the team using it every day.",
+                module=module,
+            )
+            for voter in rng.sample(voters, k=min(len(voters), rng.randint(0, 9))):
+                service.vote(session, voter, request)
+        made[title] = request
+        if goal == "submitted":
+            continue
+        if goal == "withdrawn":
+            with replaying(t + timedelta(days=1)):
+                perform(session, request.requester, request, "withdraw")
+            continue
+        with replaying(t + timedelta(days=1)):
+            perform(session, owner, request, "review")
+            if scores:
+                value, criticality, risk, size = scores
+                governance.qualify(
+                    session,
+                    owner,
+                    request,
+                    business_value=value,
+                    time_criticality=criticality,
+                    risk_reduction=risk,
+                    job_size=size,
+                )
+        if goal == "under_review":
+            continue
+        decision = {"rejected": "reject", "deferred": "defer"}.get(goal, "approve")
+        with replaying(t + timedelta(days=3)):
+            governance.decide(
+                session, committee, request, decision=decision, rationale=RATIONALES[decision]
+            )
+        for i, action in enumerate(DELIVERY_PATH[: DELIVERY_STEPS.get(goal, 0)]):
+            with replaying(t + timedelta(days=5 + 3 * i)):
+                perform(session, None, request, action)
+    with replaying(ctx.now - timedelta(days=1)):
+        governance.move(
+            session, owner, made["Export the trial balance to the consolidation tool"], 1
+        )
+    # history is replayed, not news: nobody is notified about it
+    session.execute(delete(OutboxMessage).where(OutboxMessage.job == EMAIL_JOB))
+    ctx.summary["enhancements"] = len(made)
+
+
+Step = Callable[[Session, DemoContext], None]
+
+
+STEPS: list[Step] = [
+    _catalogue,
+    _people,
+    _tickets,
+    _watchers,
+    _enhancements,
+    _usage,
+    _indicators,
+    _governance,
+]
 
 
 def generate(

@@ -89,3 +89,46 @@ class EnhancementVote(Base):
     enhancement_id: Mapped[int] = mapped_column(ForeignKey("enhancements.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EnhancementComment(Base):
+    """A public comment on a request, or an internal note of the product owner / committee."""
+
+    __tablename__ = "enhancement_comments"
+    __table_args__ = (Index("ix_enhancement_comments_enhancement", "enhancement_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enhancement_id: Mapped[int] = mapped_column(ForeignKey("enhancements.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author = relationship("User", lazy="joined")
+
+
+class EnhancementDecision(Base):
+    """One decision of the steering committee, kept for good: the committee's memory.
+
+    The request carries only its latest decision; a deferred request that is reconsidered and
+    decided again keeps both decisions here. The module is copied so that the log filters on an
+    index without a join, and stays right if the request later moves to another module.
+    """
+
+    __tablename__ = "enhancement_decisions"
+    __table_args__ = (
+        Index("ix_enhancement_decisions_decided_at", "decided_at", "id"),
+        Index("ix_enhancement_decisions_module", "module_id", "decided_at", "id"),
+        Index("ix_enhancement_decisions_enhancement", "enhancement_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enhancement_id: Mapped[int] = mapped_column(ForeignKey("enhancements.id", ondelete="CASCADE"))
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id"))
+    decision: Mapped[str] = mapped_column(String(16))
+    rationale: Mapped[str] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    enhancement = relationship("Enhancement", lazy="joined")
+    decided_by = relationship("User", lazy="joined")

@@ -2,7 +2,9 @@
 
 Every state change (review, the committee's decision, planning, delivery, release, withdrawal)
 stamps its time, records the decision when there is one, and writes the audit event in the
-caller's transaction. Sprints move their items through here too.
+caller's transaction; a decision is added to the decision log; the requester (and, for a
+decision or a release, the voters) are notified through the outbox. Sprints move their items
+through here too.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from app.core import audit
 from app.core.clock import utcnow
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.permissions import Permission, can
+from app.enhancements import notifications
 from app.enhancements.lifecycle import DECISIONS, Action, Party, Status, transition_for
-from app.enhancements.models import Enhancement
+from app.enhancements.models import Enhancement, EnhancementDecision
 from app.identity.models import User
 
 ENTITY = "enhancement"
@@ -88,6 +91,16 @@ def perform(
                 "decided_at": now,
             },
         )
+        session.add(
+            EnhancementDecision(
+                enhancement_id=enhancement.id,
+                module_id=enhancement.module_id,
+                decision=DECISIONS[transition.action],
+                rationale=text,
+                decided_by_id=actor.id if actor else None,
+                decided_at=now,
+            )
+        )
     stamp = STAMPS.get(transition.action)
     if stamp and getattr(enhancement, stamp) is None:
         setattr(enhancement, stamp, now)
@@ -96,6 +109,9 @@ def perform(
     session.flush()
     audit.record(
         session, actor, ENTITY, enhancement.ref, transition.action.value, changes, **context
+    )
+    notifications.after_transition(
+        session, enhancement, transition.action, actor_id=actor.id if actor else None
     )
     return enhancement
 

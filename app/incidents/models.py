@@ -225,13 +225,21 @@ class Watcher(Base):
 
 
 class EnhancementLink(Base):
-    """A ticket that an enhancement request (ENH-...) would fix for good."""
+    """A ticket that an enhancement request (ENH-...) would fix for good.
+
+    ``enhancement_id`` is the real reference; the ref is kept beside it as it was typed. Links
+    recorded before requests existed in Steward and naming no request keep their ref alone.
+    """
 
     __tablename__ = "ticket_enhancement_links"
-    __table_args__ = (UniqueConstraint("ticket_id", "enhancement_ref", name="uq_ticket_enh"),)
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "enhancement_ref", name="uq_ticket_enh"),
+        Index("ix_ticket_enhancement_links_enhancement", "enhancement_id", "ticket_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     enhancement_ref: Mapped[str] = mapped_column(String(16))
+    enhancement_id: Mapped[int | None] = mapped_column(ForeignKey("enhancements.id"))
     linked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -23,6 +23,7 @@ from app.core.clock import utcnow
 from app.core.edge import fits_db_id
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.core.permissions import Permission, can, module_scope, require, require_any
+from app.enhancements.models import Enhancement
 from app.identity.models import User
 from app.incidents import notifications, sla
 from app.incidents.lifecycle import Party, Status
@@ -419,16 +420,32 @@ def rate(
 
 
 def link_enhancement(session: Session, actor: User, ticket: Ticket, ref: str) -> EnhancementLink:
-    """Record that enhancement ``ref`` would remove the cause of this incident."""
+    """Record that enhancement ``ref`` would remove the cause of this incident (422 unless
+    ``ref`` names an existing request)."""
     if Party.AGENT not in parties(actor, ticket):
         raise PermissionDenied("Only the support team links tickets to enhancements.")
     ref = (ref or "").strip().upper()
     if not ENH_PATTERN.match(ref):
         raise ValidationFailed("Invalid reference.", errors={"enhancement": ["Like ENH-000045."]})
+    number = int(ref.removeprefix("ENH-"))
+    if not fits_db_id(number) or session.get(Enhancement, number) is None:
+        raise ValidationFailed(
+            "No such enhancement request.",
+            errors={"enhancement": [f"No enhancement request {ref}."]},
+        )
+    return add_enhancement_link(session, actor, ticket, number, f"ENH-{number:06d}")
+
+
+def add_enhancement_link(
+    session: Session, actor: User, ticket: Ticket, enhancement_id: int, ref: str
+) -> EnhancementLink:
+    """Link the ticket to an existing request (once); the caller checked who may."""
     for existing in ticket.enhancement_links:
-        if existing.enhancement_ref == ref:
+        if existing.enhancement_id == enhancement_id or existing.enhancement_ref == ref:
             return existing
-    link = EnhancementLink(enhancement_ref=ref, linked_by_id=actor.id)
+    link = EnhancementLink(
+        enhancement_ref=ref, enhancement_id=enhancement_id, linked_by_id=actor.id
+    )
     ticket.enhancement_links.append(link)
     session.flush()
     audit.record(session, actor, ENTITY, ticket.ref, "linked", {"enhancement": [None, ref]})

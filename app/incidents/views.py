@@ -46,6 +46,7 @@ from app.core.navigation import (
     add_nav,
 )
 from app.core.permissions import Permission, can, require
+from app.enhancements import service as enhancements
 from app.identity.auth import current_actor
 from app.identity.models import RoleAssignment, User
 from app.incidents import (
@@ -510,7 +511,18 @@ def render_ticket(ticket, draft: forms.Draft | None = None):
         labels=FIELD_LABELS,
         upload_limit=forms.upload_limit_text(),
         now=now,
+        enhancement_links=_enhancement_links(ticket),
     )
+
+
+def _enhancement_links(ticket) -> list[dict[str, Any]]:
+    """Each linked request with its status now (None: a stored reference naming no request)."""
+    ids = [link.enhancement_id for link in ticket.enhancement_links if link.enhancement_id]
+    statuses = enhancements.statuses_of(db.session, ids)
+    return [
+        {"ref": link.enhancement_ref, "status": statuses.get(link.enhancement_id)}
+        for link in ticket.enhancement_links
+    ]
 
 
 @blueprint.get("/tickets/<ref>")

@@ -354,6 +354,20 @@ WRITE_BODIES = {
     "/api/v1/tickets/{ref}/satisfaction": {"rating": 5},
     "/api/v1/tickets/{ref}/prequalification": {"priority": "P1"},
     "/api/v1/tickets/{ref}/enhancements": {"enhancement": "ENH-000045"},
+    "/api/v1/enhancements": {"title": "t", "problem": "p", "benefit": "b", "module": "FIN"},
+    "/api/v1/enhancements/from-ticket": {"ticket": "INC-000001", "benefit": "b"},
+    "/api/v1/enhancements/{ref}": {"title": "Renamed"},
+    "/api/v1/enhancements/{ref}/transitions": {"action": "review"},
+    "/api/v1/enhancements/{ref}/votes": {},
+    "/api/v1/enhancements/{ref}/comments": {"body": "Noted."},
+    "/api/v1/enhancements/{ref}/qualification": {
+        "business_value": 1,
+        "time_criticality": 1,
+        "risk_reduction": 1,
+        "job_size": 1,
+    },
+    "/api/v1/enhancements/{ref}/decision": {"decision": "approve", "rationale": "Why not."},
+    "/api/v1/enhancements/{ref}/rank": {"position": 1},
 }
 # Not writes to Steward's records: signing in, and ending one's own credentials.
 NOT_RECORD_WRITES = {("post", "/api/v1/auth/tokens")}

@@ -293,24 +293,48 @@ def test_a_closed_ticket_cannot_change(rita, alex):
 # --- enhancement links -----------------------------------------------------------------------
 
 
+def an_enhancement(client) -> str:
+    """A request to link to (ENH-...)."""
+    body = {
+        "title": "Auto-match",
+        "problem": "Manual matching.",
+        "benefit": "Time.",
+        "module": "FIN",
+    }
+    response = client.post("/api/v1/enhancements", json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["ref"]
+
+
 def test_an_agent_links_the_ticket_to_an_enhancement_request(rita, alex):
     ref = submitted(rita)["ref"]
+    enh = an_enhancement(rita)
 
-    response = alex.post(f"/api/v1/tickets/{ref}/enhancements", json={"enhancement": "ENH-000045"})
+    response = alex.post(f"/api/v1/tickets/{ref}/enhancements", json={"enhancement": enh})
 
     assert response.status_code == 200
-    assert response.get_json()["enhancements"] == ["ENH-000045"]
+    assert response.get_json()["enhancements"] == [enh]
     linked = [e for e in history_of(alex, ref) if e["action"] == "linked"]
-    assert linked[0]["changes"] == {"enhancement": [None, "ENH-000045"]}
+    assert linked[0]["changes"] == {"enhancement": [None, enh]}
 
 
 def test_linking_the_same_enhancement_twice_keeps_one_link(rita, alex):
     ref = submitted(rita)["ref"]
-    alex.post(f"/api/v1/tickets/{ref}/enhancements", json={"enhancement": "ENH-000045"})
+    enh = an_enhancement(rita)
+    alex.post(f"/api/v1/tickets/{ref}/enhancements", json={"enhancement": enh})
+
+    response = alex.post(f"/api/v1/tickets/{ref}/enhancements", json={"enhancement": enh})
+
+    assert response.get_json()["enhancements"] == [enh]
+
+
+def test_a_link_to_an_enhancement_request_that_does_not_exist_is_refused(rita, alex):
+    ref = submitted(rita)["ref"]
 
     response = alex.post(f"/api/v1/tickets/{ref}/enhancements", json={"enhancement": "ENH-000045"})
 
-    assert response.get_json()["enhancements"] == ["ENH-000045"]
+    assert response.status_code == 422
+    assert "enhancement" in response.get_json()["errors"]
 
 
 @pytest.mark.parametrize("bad", ["FOO", "ENH-45", "INC-000045", ""])
@@ -343,7 +367,7 @@ def test_every_change_appears_in_the_history_in_order_with_its_actor(rita, alex)
         headers={"If-Match": etag_of(rita, ref)},
     )
     act_ok(alex, ref, "triage", priority="P2", reason="Affects the closing.")
-    alex.post(f"/api/v1/tickets/{ref}/enhancements", json={"enhancement": "ENH-000045"})
+    alex.post(f"/api/v1/tickets/{ref}/enhancements", json={"enhancement": an_enhancement(rita)})
     act_ok(alex, ref, "start")
     alex.post(f"/api/v1/tickets/{ref}/comments", json={"body": "Which company code?"})
     act_ok(alex, ref, "wait")

@@ -434,13 +434,17 @@ def test_the_open_statuses_of_the_indexes_are_the_lifecycles():
 
 def test_a_page_shows_each_tickets_enhancements_and_rating(board, alex, as_):
     rita = as_(board.rita)
+    request = {"title": "Auto-match", "problem": "By hand.", "benefit": "Time.", "module": "FIN"}
+    first, second = (
+        rita.post("/api/v1/enhancements", json=request).get_json()["ref"] for _ in "ab"
+    )
     assert (
         alex.post(
-            f"/api/v1/tickets/{board.pricing}/enhancements", json={"enhancement": "ENH-000045"}
+            f"/api/v1/tickets/{board.pricing}/enhancements", json={"enhancement": first}
         ).status_code
         == 200
     )
-    alex.post(f"/api/v1/tickets/{board.pricing}/enhancements", json={"enhancement": "ENH-000046"})
+    alex.post(f"/api/v1/tickets/{board.pricing}/enhancements", json={"enhancement": second})
     assert (
         rita.post(
             f"/api/v1/tickets/{board.pricing}/satisfaction", json={"rating": 4, "comment": "Quick."}
@@ -450,7 +454,7 @@ def test_a_page_shows_each_tickets_enhancements_and_rating(board, alex, as_):
 
     items = {i["ref"]: i for i in alex.get("/api/v1/tickets").get_json()["items"]}
 
-    assert items[board.pricing]["enhancements"] == ["ENH-000045", "ENH-000046"]
+    assert items[board.pricing]["enhancements"] == [first, second]
     assert items[board.pricing]["satisfaction"]["rating"] == 4
     assert items[board.pricing]["satisfaction"]["comment"] == "Quick."
     assert items[board.quotation]["enhancements"] == []
