@@ -60,7 +60,9 @@ class Desk:
         wanted = set(re.findall(r"{(\w+)}", path))
         values = dict(self.values)
         values["code"] = "OFFICE" if path.startswith("/api/v1/calendars/") else "FIN"
-        return {name: values[name] for name in wanted}
+        # a parameter with no existing thing to aim at is generated (its domain's own contract
+        # test aims at it)
+        return {name: values[name] for name in wanted if name in values}
 
 
 @pytest.fixture(params=["admin", "requester"])
