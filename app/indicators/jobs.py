@@ -9,6 +9,7 @@ enhancements released since, and the usage days the ERP sent events for.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
@@ -21,6 +22,7 @@ from app.enhancements.models import Enhancement
 from app.incidents.models import Satisfaction, Ticket
 from app.indicators import compute
 from app.indicators.models import IndicatorRun
+from app.usage import service as usage_service
 
 # windows that carry a change forward: a day's usage and tickets count in the 30 days after it
 FORWARD_DAYS = 29
@@ -42,22 +44,19 @@ def _day(instant: datetime | None) -> date | None:
     return instant.astimezone(UTC).date() if instant is not None else None
 
 
-def _usage_days(session: Session, since: datetime | None, today: date) -> set[date]:
-    """The usage days that received events since ``since``: asked of the usage domain when it
-    tells, else the last few days (late events rarely come later)."""
-    try:
-        from app.usage import service as usage_service
-    except ImportError:  # the usage service is not installed yet
-        usage_service = None
-    changed = getattr(usage_service, "changed_days", None)
-    if changed is not None and since is not None:
-        return set(changed(session, since))
-    lookback = _config_int("INDICATOR_USAGE_LOOKBACK_DAYS", 2)
-    return {today - timedelta(days=n) for n in range(lookback + 1)}
+def _usage_marks(session: Session) -> list[usage_service.ChangedDay]:
+    """The usage days whose rollup changed and that no recomputation has consumed yet."""
+    return usage_service.changed_days_since(session)
 
 
-def changed_days(session: Session, since: datetime | None, today: date) -> set[date]:
-    """The days whose indicators may differ from their snapshots since ``since``."""
+def changed_days(
+    session: Session,
+    since: datetime | None,
+    today: date,
+    usage_days: Iterable[date] = (),
+) -> set[date]:
+    """The days whose indicators may differ from their snapshots since ``since`` (plus the
+    usage days the usage domain reports changed)."""
     oldest = today - timedelta(days=_config_int("INDICATOR_LOOKBACK_DAYS", 35))
     sources: set[date] = {today}
     if since is not None:
@@ -73,7 +72,7 @@ def changed_days(session: Session, since: datetime | None, today: date) -> set[d
         sources.update(_day(at) for at in session.scalars(ratings))
         released = select(Enhancement.released_at).where(Enhancement.released_at >= since)
         sources.update(_day(at) for at in session.scalars(released))
-    sources |= _usage_days(session, since, today)
+    sources.update(usage_days)
     days: set[date] = set()
     for source in sources:
         if source is None or source > today:
@@ -88,7 +87,10 @@ def recompute_recent(session: Session) -> int:
     """Recompute today and every day whose inputs changed since the last run."""
     today = utcnow().date()
     since = last_run_start(session)
-    run = compute.recompute(session, changed_days(session, since, today), reason="recent")
+    marks = _usage_marks(session)
+    days = changed_days(session, since, today, (mark.day for mark in marks))
+    run = compute.recompute(session, days, reason="recent")
+    usage_service.consume(session, marks)  # same transaction: a day is never dropped unseen
     return run.days
 
 

@@ -18,13 +18,39 @@ def _runs(session, reason: str) -> int:
     return session.scalar(select(func.count(IndicatorRun.id)).where(IndicatorRun.reason == reason))
 
 
-def test_the_first_run_computes_today_and_the_last_usage_days(
-    app, db_session, finance, frozen_clock
-):
+def test_the_first_run_computes_today(app, db_session, finance, frozen_clock):
     frozen_clock(datetime(2026, 11, 4, 10, 0, tzinfo=UTC))
     jobs.recompute_recent(db_session)
     db_session.commit()
-    assert _days(db_session) == {date(2026, 11, 2), date(2026, 11, 3), date(2026, 11, 4)}
+    assert _days(db_session) == {date(2026, 11, 4)}
+
+
+def test_late_usage_events_recompute_their_day_once(app, db_session, finance, admin, frozen_clock):
+    from app.usage import service as usage
+
+    frozen_clock(datetime(2026, 11, 4, 10, 0, tzinfo=UTC))
+    late = {
+        "event_id": "late-1",
+        "user": "ann@example.com",
+        "module": finance.code,
+        "action": "post_invoice",
+        "occurred_at": "2026-10-28T09:00:00+01:00",
+    }
+    assert usage.ingest_batch(db_session, admin, [late]).accepted == 1
+    db_session.commit()
+
+    jobs.recompute_recent(db_session)
+    db_session.commit()
+
+    dau = db_session.scalar(
+        select(IndicatorSnapshot.value).where(
+            IndicatorSnapshot.key == "dau",
+            IndicatorSnapshot.day == date(2026, 10, 28),
+            IndicatorSnapshot.dimension == "overall",
+        )
+    )
+    assert dau == 1.0
+    assert usage.changed_days_since(db_session) == []  # consumed with the recomputation
 
 
 def test_a_ticket_resolved_since_the_last_run_recomputes_its_day(
