@@ -229,6 +229,9 @@ def _token_allows(actor: Principal, permission: Permission) -> bool:
 
 
 def _service_allows(actor: Principal, permission: Permission) -> bool:
+    """A service scope counts only on a service account's token, never on a person's."""
+    if not getattr(actor, "is_service_account", False):
+        return False
     scopes = getattr(actor, "token_scopes", None) or []
     return permission in SERVICE_SCOPES and permission.value in scopes
 

@@ -42,6 +42,7 @@ from app.core.errors import (
 from app.core.permissions import (
     ALL_SCOPES,
     MODULE_SCOPED_ROLES,
+    SERVICE_SCOPES,
     Permission,
     Role,
     can,
@@ -426,6 +427,12 @@ def issue_token(
     if unknown:
         raise ValidationFailed(
             "Unknown scopes.", errors={"scopes": [f"Unknown: {', '.join(unknown)}."]}
+        )
+    reserved = sorted(set(scopes) & {str(scope) for scope in SERVICE_SCOPES})
+    if reserved and not user.is_service_account:
+        raise ValidationFailed(
+            "Only a service account may hold these scopes.",
+            errors={"scopes": [f"For service accounts only: {', '.join(reserved)}."]},
         )
     now = utcnow()
     if expires_at is None:

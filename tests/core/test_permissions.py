@@ -35,6 +35,7 @@ class Person:
     active: bool = True
     token_scopes: list[str] | None = None
     id: int = 1
+    is_service_account: bool = False
 
     def role_pairs(self) -> Iterable[tuple[str, int | None]]:
         return self.roles
@@ -164,15 +165,36 @@ def test_the_wildcard_scope_keeps_every_permission_of_the_holder():
 
 
 def test_a_service_account_token_with_usage_ingest_may_ingest_and_nothing_else():
-    erp = Person(roles=[], token_scopes=["usage:ingest"])
+    erp = Person(roles=[], token_scopes=["usage:ingest"], is_service_account=True)
 
     assert can(erp, Permission.USAGE_INGEST)
     assert [p for p in Permission if can(erp, p)] == [Permission.USAGE_INGEST]
 
 
 def test_a_service_account_without_the_ingest_scope_may_not_ingest():
-    assert not can(Person(roles=[], token_scopes=["*"]), Permission.USAGE_INGEST)
-    assert not can(Person(roles=[], token_scopes=["catalogue:view"]), Permission.USAGE_INGEST)
+    for scopes in (["*"], ["catalogue:view"]):
+        erp = Person(roles=[], token_scopes=scopes, is_service_account=True)
+        assert not can(erp, Permission.USAGE_INGEST)
+
+
+def test_a_persons_token_never_carries_a_service_scope():
+    person = Person(roles=[(Role.ADMIN, None)], token_scopes=["usage:ingest", "access:provision"])
+
+    assert not can(person, Permission.USAGE_INGEST)
+    assert not can(person, Permission.ACCESS_PROVISION)
+
+
+def test_a_service_scope_is_not_issued_to_a_person(make_user, api_client):
+    admin = api_client(make_user("admin"))
+    make_user("requester", email="pat@example.com")
+
+    issued = admin.post(
+        "/api/v1/tokens",
+        json={"user": "pat@example.com", "name": "feed", "scopes": ["access:provision"]},
+    )
+
+    assert issued.status_code == 422
+    assert "scopes" in issued.get_json()["errors"]
 
 
 def test_not_even_an_admin_ingests_usage_with_a_personal_token():
