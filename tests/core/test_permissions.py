@@ -390,9 +390,11 @@ WRITE_BODIES = {
     },
     "/api/v1/enhancements/{ref}/decision": {"decision": "approve", "rationale": "Why not."},
     "/api/v1/enhancements/{ref}/rank": {"position": 1},
+    "/api/v1/tickets/{ref}/watchers/me": {},
 }
-# Not writes to Steward's records: signing in, and ending one's own credentials.
-NOT_RECORD_WRITES = {("post", "/api/v1/auth/tokens")}
+# Not writes to Steward's records: signing in, ending one's own credentials, and the time zone
+# and language one reads pages in (an auditor chooses theirs too).
+NOT_RECORD_WRITES = {("post", "/api/v1/auth/tokens"), ("patch", "/api/v1/me/settings")}
 
 
 def test_every_write_operation_of_the_api_refuses_the_auditor(client, auditors_world):
