@@ -29,6 +29,8 @@ from app.access.schemas import (
     CampaignPage,
     CampaignSchema,
     DecisionSchema,
+    ErpRolePage,
+    ErpRoleSchema,
     ExceptionCreateSchema,
     GrantListArgs,
     GrantPage,
@@ -45,9 +47,7 @@ from app.access.schemas import (
     RevokeSchema,
     RoleCreateSchema,
     RoleListArgs,
-    RolePage,
     RolePatchSchema,
-    RoleSchema,
     SodCheckResultSchema,
     SodCheckSchema,
     SodRuleCreateSchema,
@@ -67,6 +67,7 @@ from app.core.errors import NotFound
 from app.core.etag import check_if_match, etag_for
 from app.core.pagination import SortKey, paginate
 from app.core.permissions import Permission, module_scope, require, require_any
+from app.core.schemas import PageArgs
 from app.identity.auth import current_actor
 from app.identity.models import User
 
@@ -98,7 +99,7 @@ def _may_read_catalogue() -> User:
 @blp.route("/access/roles")
 class Roles(MethodView):
     @blp.arguments(RoleListArgs, location="query")
-    @blp.response(200, RolePage)
+    @blp.response(200, ErpRolePage)
     def get(self, args: dict):
         """The ERP role catalogue (everyone who may request access reads it)."""
         _may_read_catalogue()
@@ -119,7 +120,7 @@ class Roles(MethodView):
         return {"items": [role_to_dict(r) for r in page.items], "next_cursor": page.next_cursor}
 
     @blp.arguments(RoleCreateSchema, example=RoleCreateSchema.Meta.example)
-    @blp.response(201, RoleSchema)
+    @blp.response(201, ErpRoleSchema)
     def post(self, body: dict):
         """Add a role (admins); sensitivity standard, sensitive or critical."""
         role = catalogue.create_role(db.session, current_actor(), **body)
@@ -129,7 +130,7 @@ class Roles(MethodView):
 
 @blp.route("/access/roles/<code>")
 class RoleItem(MethodView):
-    @blp.response(200, RoleSchema)
+    @blp.response(200, ErpRoleSchema)
     def get(self, code: str):
         """One role."""
         _may_read_catalogue()
@@ -137,7 +138,7 @@ class RoleItem(MethodView):
         return role_to_dict(role), 200, _etag("role", role.code, role.version)
 
     @blp.arguments(RolePatchSchema)
-    @blp.response(200, RoleSchema)
+    @blp.response(200, ErpRoleSchema)
     def patch(self, body: dict, code: str):
         """Change a role (admins); needs If-Match (428 without, 412 when stale)."""
         actor = current_actor()
@@ -151,7 +152,7 @@ class RoleItem(MethodView):
 
 @blp.route("/access/sod-rules")
 class SodRules(MethodView):
-    @blp.arguments(RoleListArgs.__base__, location="query")
+    @blp.arguments(PageArgs, location="query")
     @blp.response(200, SodRulePage)
     def get(self, args: dict):
         """Segregation-of-duties rules."""
@@ -472,7 +473,7 @@ def _campaign_reader() -> User:
 
 @blp.route("/access/campaigns")
 class Campaigns(MethodView):
-    @blp.arguments(RoleListArgs.__base__, location="query")
+    @blp.arguments(PageArgs, location="query")
     @blp.response(200, CampaignPage)
     def get(self, args: dict):
         """Review campaigns, newest first (reviewers, admins, auditors)."""

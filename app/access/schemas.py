@@ -49,7 +49,7 @@ class RolePatchSchema(Schema):
     active = fields.Bool()
 
 
-class RoleSchema(Schema):
+class ErpRoleSchema(Schema):
     code = fields.Str()
     name = fields.Str()
     module = fields.Str()
@@ -58,7 +58,7 @@ class RoleSchema(Schema):
     active = fields.Bool()
 
 
-RolePage = page_schema(RoleSchema)
+ErpRolePage = page_schema(ErpRoleSchema)
 
 
 class RoleListArgs(PageArgs):
