@@ -433,7 +433,13 @@ def _tickets(session: Session, ctx: DemoContext) -> None:
 
 
 Step = Callable[[Session, DemoContext], None]
-STEPS: list[Step] = [_catalogue, _people, _tickets]
+def _access(session: Session, ctx: DemoContext) -> None:
+    from app.access.demo import seed_access
+
+    seed_access(session, ctx)
+
+
+STEPS: list[Step] = [_catalogue, _people, _tickets, _access]
 
 
 def generate(
