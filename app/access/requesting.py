@@ -38,7 +38,7 @@ from app.access.service import (
 from app.core import audit
 from app.core.clock import utcnow
 from app.core.errors import PermissionDenied, ValidationFailed
-from app.core.permissions import Permission, can, require
+from app.core.permissions import Permission, can, module_scope, require
 from app.identity.models import User
 
 MAX_ROLES = 50
@@ -98,6 +98,12 @@ def check_roles(session: Session, actor: User, subject_email: str | None, codes:
     require(actor, Permission.ACCESS_REQUEST)
     subject = user_by_email(session, subject_email) if subject_email else actor
     roles = roles_by_codes(session, codes) if codes else []
+    # what someone else holds is told only to those who may ask on their behalf
+    if subject.id != actor.id and not (
+        can(actor, Permission.ACCESS_MANAGE)
+        or module_scope(actor, Permission.ACCESS_APPROVE) != set()
+    ):
+        raise PermissionDenied("Only an admin or an approver checks someone else's access.")
     return subject, roles, sod_conflicts(session, subject, roles)
 
 

@@ -256,3 +256,9 @@ def test_a_stale_if_match_on_an_approval_is_412(api):
         headers={"If-Match": etag},
     )
     assert response.status_code == 412
+
+
+def test_only_who_may_ask_for_someone_checks_their_conflicts(api):
+    body = {"user": "felix@example.com", "roles": ["FIN_VIEW"]}
+    assert api["rita"].post("/api/v1/access/sod-check", json=body).status_code == 403
+    assert api["fiona"].post("/api/v1/access/sod-check", json=body).status_code == 200
