@@ -366,33 +366,6 @@ class RequestCancel(MethodView):
 # --- grants -----------------------------------------------------------------------------------
 
 
-def grant_query(actor: User, args: dict):
-    """The grants ``actor`` may see, filtered (shared with the grants page)."""
-    stmt = service.visible_grants(db.session, actor)
-    if args.get("user"):
-        stmt = stmt.where(
-            AccessGrant.user_id.in_(
-                select(User.id).where(User.email == args["user"].strip().lower())
-            )
-        )
-    if args.get("module"):
-        stmt = stmt.where(
-            AccessGrant.module_id.in_(
-                select(Module.id).where(Module.code == args["module"].upper())
-            )
-        )
-    if args.get("role"):
-        stmt = stmt.where(
-            AccessGrant.role_id.in_(select(ErpRole.id).where(ErpRole.code == args["role"].upper()))
-        )
-    if args.get("status"):
-        stmt = stmt.where(AccessGrant.status == args["status"])
-    if args.get("dormant") is not None:
-        dormant = AccessGrant.dormant_since.is_not(None) & (AccessGrant.status == "active")
-        stmt = stmt.where(dormant if args["dormant"] else ~dormant)
-    return stmt
-
-
 @blp.route("/access/grants")
 class Grants(MethodView):
     @blp.arguments(GrantListArgs, location="query")
@@ -403,7 +376,7 @@ class Grants(MethodView):
         require_any(actor, [Permission.ACCESS_REQUEST, Permission.ACCESS_VIEW])
         page = paginate(
             db.session,
-            grant_query(actor, args),
+            service.grant_query(db.session, actor, args),
             [SortKey(AccessGrant.id, lambda g: g.id, descending=True)],
             args["cursor"],
             args["limit"],

@@ -126,6 +126,27 @@ def visible_grants(session: Session, actor: User) -> Select:
     return stmt.where(or_(own, AccessGrant.module_id.in_(scope)) if scope else own)
 
 
+def grant_query(session: Session, actor: User, filters: dict) -> Select:
+    """The grants ``actor`` may see, filtered by ``user`` (email), ``module`` and ``role``
+    (codes), ``status`` and ``dormant`` (the API and the grants page share it)."""
+    stmt = visible_grants(session, actor)
+    if filters.get("user"):
+        emails = select(User.id).where(User.email == filters["user"].strip().lower())
+        stmt = stmt.where(AccessGrant.user_id.in_(emails))
+    if filters.get("module"):
+        codes = select(Module.id).where(Module.code == filters["module"].upper())
+        stmt = stmt.where(AccessGrant.module_id.in_(codes))
+    if filters.get("role"):
+        roles = select(ErpRole.id).where(ErpRole.code == filters["role"].upper())
+        stmt = stmt.where(AccessGrant.role_id.in_(roles))
+    if filters.get("status"):
+        stmt = stmt.where(AccessGrant.status == filters["status"])
+    if filters.get("dormant") is not None:
+        dormant = AccessGrant.dormant_since.is_not(None) & (AccessGrant.status == "active")
+        stmt = stmt.where(dormant if filters["dormant"] else ~dormant)
+    return stmt
+
+
 def held_role_ids(session: Session, user_id: int) -> set[int]:
     """Roles ``user_id`` holds or is about to hold (active or awaiting provisioning)."""
     return set(

@@ -17,7 +17,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from app.access import approvals, campaigns, catalogue, grants, imports, requesting, service
-from app.access.api import grant_query
 from app.access.lifecycle import UNDECIDED, GrantStatus
 from app.access.models import (
     SENSITIVITIES,
@@ -356,7 +355,7 @@ def grants_page():
     filters = _grant_filters()
     page = paginate(
         db.session,
-        grant_query(actor, filters),
+        service.grant_query(db.session, actor, filters),
         [SortKey(AccessGrant.id, lambda g: g.id, descending=True)],
         request.args.get("cursor"),
         50,
