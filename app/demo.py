@@ -433,6 +433,8 @@ def _tickets(session: Session, ctx: DemoContext) -> None:
 
 
 Step = Callable[[Session, DemoContext], None]
+
+
 def _access(session: Session, ctx: DemoContext) -> None:
     from app.access.demo import seed_access
 
