@@ -136,6 +136,7 @@ DOMAINS: tuple[str, ...] = (
     "usage",
     "indicators",
     "governance",
+    "access",
 )
 
 

@@ -668,6 +668,12 @@ def _enhancements(session: Session, ctx: DemoContext) -> None:
 Step = Callable[[Session, DemoContext], None]
 
 
+def _access(session: Session, ctx: DemoContext) -> None:
+    from app.access.demo import seed_access
+
+    seed_access(session, ctx)
+
+
 STEPS: list[Step] = [
     _catalogue,
     _people,
@@ -675,6 +681,7 @@ STEPS: list[Step] = [
     _watchers,
     _enhancements,
     _usage,
+    _access,
     _indicators,
     _governance,
 ]

@@ -1,0 +1,1 @@
+"""ERP access rights: roles, SoD rules, access requests, approvals, grants and review campaigns."""
