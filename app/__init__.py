@@ -127,7 +127,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 # Every domain package, in registration order. A domain may provide ``api`` and ``views``
 # (blueprints), ``jobs`` (its ``PERIODIC`` schedule) and ``metrics`` (``SCRAPE_COLLECTORS``);
 # adding a domain is adding its name here.
-DOMAINS: tuple[str, ...] = ("core", "identity", "catalogue", "incidents")
+DOMAINS: tuple[str, ...] = ("core", "identity", "catalogue", "incidents", "sprints")
 
 
 def _domain_module(domain: str, layer: str) -> Any | None:
