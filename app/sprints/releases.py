@@ -25,7 +25,7 @@ from app.identity.models import User
 from app.sprints import notifications
 from app.sprints.lifecycle import ItemAction, ItemStatus
 from app.sprints.models import ReleaseNote, Sprint, SprintItem
-from app.sprints.service import items_of, move_item
+from app.sprints.service import items_of, move_item, parties, require_manage
 
 SUMMARY_MAX = 400
 
@@ -96,6 +96,8 @@ def release_items(
 
 def release_sprint(session: Session, actor: User | None, sprint: Sprint) -> list[ReleaseNote]:
     """Release every done item of the sprint (409 when none is done)."""
+    if not parties(actor, sprint):
+        require_manage(actor, sprint.module_id)
     done = [i for i in items_of(session, sprint) if i.status == ItemStatus.DONE]
     if not done:
         raise Conflict("Nothing in this sprint is done and waiting for release.")

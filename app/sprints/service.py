@@ -110,11 +110,12 @@ def get_sprint(
 ) -> Sprint:
     """The sprint ``sprint_id`` (404 when there is none)."""
     require(actor, Permission.SPRINT_VIEW)
-    sprint = (
-        session.get(Sprint, sprint_id, with_for_update=for_update or None)
-        if fits_db_id(sprint_id)
-        else None
-    )
+    sprint = None
+    if fits_db_id(sprint_id):
+        stmt = select(Sprint).where(Sprint.id == sprint_id)
+        if for_update:  # the sprint row only, not the outer-joined module
+            stmt = stmt.with_for_update(of=Sprint)
+        sprint = session.scalars(stmt).first()
     if sprint is None:
         raise NotFound(f"No sprint {sprint_id}.")
     return sprint
