@@ -432,8 +432,14 @@ def _tickets(session: Session, ctx: DemoContext) -> None:
     ctx.summary["tickets"] = count
 
 
+def _sprints(session: Session, ctx: DemoContext) -> None:
+    from app.sprints.demo import play_sprints
+
+    play_sprints(session, ctx)
+
+
 Step = Callable[[Session, DemoContext], None]
-STEPS: list[Step] = [_catalogue, _people, _tickets]
+STEPS: list[Step] = [_catalogue, _people, _tickets, _sprints]
 
 
 def generate(
