@@ -79,8 +79,6 @@ def _module_id(code: str | None, field: str = "module") -> int | None:
     return ref.id
 
 
-# the latest planned first (sprints are planned in the order they run)
-SPRINT_ORDER = [SortKey(Sprint.id, lambda s: s.id, descending=True)]
 BY_ID_ITEM = [SortKey(SprintItem.id, lambda i: i.id)]
 BY_ID_TASK = [SortKey(Task.id, lambda t: t.id)]
 
@@ -98,7 +96,7 @@ class Sprints(MethodView):
             stmt = stmt.where(Sprint.status == args["status"])
         if args.get("module"):
             stmt = stmt.where(Sprint.module_id == _module_id(args["module"]))
-        page = paginate(db.session, stmt, SPRINT_ORDER, args["cursor"], args["limit"])
+        page = paginate(db.session, stmt, service.SPRINT_ORDER, args["cursor"], args["limit"])
         items = [sprint_to_dict(db.session, actor, s) for s in page.items]
         return {"items": items, "next_cursor": page.next_cursor}
 

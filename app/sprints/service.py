@@ -27,6 +27,7 @@ from app.core import audit
 from app.core.clock import utcnow
 from app.core.edge import fits_db_id
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.core.pagination import SortKey
 from app.core.permissions import Permission, can, module_scope, require
 from app.enhancements import transitions as enhancement_transitions
 from app.enhancements.lifecycle import Status as RequestStatus
@@ -181,6 +182,10 @@ def velocity_history(session: Session, module_id: int | None, last: int = 6) -> 
         .limit(last)
     )
     return list(session.scalars(stmt))
+
+
+# the latest planned first (sprints are planned in the order they run)
+SPRINT_ORDER = [SortKey(Sprint.id, lambda s: s.id, descending=True)]
 
 
 # --- creating and changing a sprint ---------------------------------------------------------

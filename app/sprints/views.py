@@ -138,9 +138,9 @@ def sprint_list():
     require(actor, Permission.SPRINT_VIEW)
     cursor = request.args.get("cursor") or None
     try:
-        page = paginate(db.session, select(Sprint), _sprint_order(), cursor, 25)
+        page = paginate(db.session, select(Sprint), service.SPRINT_ORDER, cursor, 25)
     except ValidationFailed:
-        page = paginate(db.session, select(Sprint), _sprint_order(), None, 25)
+        page = paginate(db.session, select(Sprint), service.SPRINT_ORDER, None, 25)
     draft = forms.draft()
     return render_template(
         "sprints/list.html",
@@ -154,12 +154,6 @@ def sprint_list():
         errors=draft.errors if draft else {},
         labels=FIELD_LABELS,
     )
-
-
-def _sprint_order():
-    from app.sprints.api import SPRINT_ORDER
-
-    return SPRINT_ORDER
 
 
 def _whole(name: str) -> int | None:

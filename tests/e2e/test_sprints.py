@@ -12,9 +12,12 @@ try:
 except ImportError:  # the fixtures skip (or fail in CI) and say why
     expect = None
 
+from tests.e2e.test_content_security_policy import watch_csp
+
 
 def test_an_approved_request_goes_from_planning_to_the_release_notes(login_as):
     owner = login_as("po")
+    violations = watch_csp(owner)
     owner.goto("/sprints")
     owner.fill("#sprint-name", "Release train 2030")
     owner.fill("#sprint-start_date", "2030-01-07")
@@ -47,3 +50,10 @@ def test_an_approved_request_goes_from_planning_to_the_release_notes(login_as):
     note = owner.get_by_test_id("release-note").filter(has_text="Release train 2030").first
     expect(note).to_contain_text(title)
     expect(note.get_by_test_id("release-item")).to_contain_text(ref)
+
+    note.get_by_role("link", name="Release train 2030").click()
+    chart = owner.get_by_test_id("burndown-chart")
+    expect(chart).to_be_visible()
+    assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
+    expect(owner.get_by_test_id("burndown-table")).to_contain_text("5")
+    assert violations == []
