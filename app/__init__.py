@@ -137,6 +137,7 @@ DOMAINS: tuple[str, ...] = (
     "indicators",
     "governance",
     "access",
+    "sprints",
 )
 
 

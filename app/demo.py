@@ -674,12 +674,22 @@ def _access(session: Session, ctx: DemoContext) -> None:
     seed_access(session, ctx)
 
 
+def _sprints(session: Session, ctx: DemoContext) -> None:
+    from app.sprints.demo import play_sprints
+
+    play_sprints(session, ctx)
+
+
+Step = Callable[[Session, DemoContext], None]
+
+
 STEPS: list[Step] = [
     _catalogue,
     _people,
     _tickets,
     _watchers,
     _enhancements,
+    _sprints,
     _usage,
     _access,
     _indicators,

@@ -86,6 +86,23 @@ def desk(request, make_user, make_module, make_calendar, as_, db_session) -> Des
     ).get_json()
     alexs_token = db_session.scalar(select(ApiToken.id).where(ApiToken.user_id == agent.id))
     caller = as_(make_user("admin", email="ada@example.com", name="Ada"))
+    sprint = caller.post(
+        "/api/v1/sprints",
+        json={
+            "name": "S1",
+            "start_date": "2026-03-02",
+            "end_date": "2026-03-13",
+            "capacity_points": 20,
+            "module": "FIN",
+        },
+    ).get_json()
+    item = caller.post(
+        f"/api/v1/sprints/{sprint['id']}/items", json={"ref": refs[1], "points": 3}
+    ).get_json()
+    task = caller.post(
+        f"/api/v1/sprints/{sprint['id']}/items/{item['id']}/tasks",
+        json={"title": "Fix", "estimate_days": 1},
+    ).get_json()
     if request.param == "requester":
         caller = rita
     values = {
@@ -95,6 +112,9 @@ def desk(request, make_user, make_module, make_calendar, as_, db_session) -> Des
         "token_id": alexs_token,
         "priority": "P3",
         "key": "mttr_seconds",  # an indicator of the registry
+        "sprint_id": sprint["id"],
+        "item_id": item["id"],
+        "task_id": task["id"],
     }
     return Desk(caller=caller, values=values)
 
