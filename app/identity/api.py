@@ -23,6 +23,7 @@ from app.identity.schemas import (
     ApiTokenCreate,
     ApiTokenCreated,
     ApiTokenPage,
+    DeskSettingsSchema,
     PageArgs,
     TokenRequest,
     TokenResponse,
@@ -108,6 +109,26 @@ class Me(MethodView):
     def get(self):
         """The caller: email, name and roles (each with its module or null)."""
         return dump_user(current_actor())
+
+
+@auth_blp.route("/me/settings")
+class MySettings(MethodView):
+    @auth_blp.response(200, DeskSettingsSchema)
+    def get(self):
+        """The caller's desk settings (ETag: PATCH them with If-Match)."""
+        user = current_actor()
+        return service.desk_settings(user), 200, {"ETag": user_etag(user)}
+
+    @auth_blp.arguments(DeskSettingsSchema)
+    @auth_blp.response(200, DeskSettingsSchema)
+    def patch(self, body: dict):
+        """Change the reply box's default mode or say you are away (support team; If-Match)."""
+        actor = current_actor()
+        user = service.get_user(db.session, actor.id)
+        check_if_match(request.headers.get("If-Match"), user_etag(user))
+        settings = service.update_desk_settings(db.session, actor, user, body)
+        db.session.commit()
+        return settings, 200, {"ETag": user_etag(user)}
 
 
 TOKEN_ORDER = [SortKey(ApiToken.id, lambda t: t.id, descending=True)]

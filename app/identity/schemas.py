@@ -92,3 +92,13 @@ class ApiTokenCreated(ApiTokenSchema):
 
 
 ApiTokenPage = page_schema(ApiTokenSchema)
+
+
+class DeskSettingsSchema(Schema):
+    """The caller's support-desk settings."""
+
+    reply_mode = fields.Str(
+        validate=validate.OneOf(["public", "internal"]),
+        metadata={"description": "how the reply box opens on a ticket"},
+    )
+    absent = fields.Bool(metadata={"description": "away: round-robin assignment skips you"})

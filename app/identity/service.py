@@ -43,6 +43,7 @@ from app.core.permissions import (
     Permission,
     Role,
     can,
+    require,
     require_any,
 )
 from app.identity.models import ApiToken, LoginAttempt, RoleAssignment, User, UserSession
@@ -595,3 +596,34 @@ def revoke_token(session: Session, actor: User, token_id: int) -> ApiToken:
         token.revoked_at = utcnow()
         audit.record(session, actor, "api_token", token.id, "revoked", {"revoked": [False, True]})
     return token
+
+
+# --- desk settings -----------------------------------------------------------------------------
+
+REPLY_MODES = ("public", "internal")
+
+
+def desk_settings(user: User) -> dict[str, object]:
+    """The support desk's settings of ``user``: the reply box's default mode, and away."""
+    return {"reply_mode": user.reply_mode or "public", "absent": bool(user.absent)}
+
+
+def update_desk_settings(
+    session: Session, actor: User, user: User, values: dict[str, object]
+) -> dict[str, object]:
+    """Change the caller's desk settings (support team only: nobody else has a desk).
+
+    ``reply_mode``: how the reply box opens on a ticket (``public`` or ``internal``);
+    ``absent``: away, so round-robin assignment skips them.
+    """
+    require(actor, Permission.TICKET_WORK)
+    if "reply_mode" in values and values["reply_mode"] not in REPLY_MODES:
+        raise ValidationFailed(
+            "Unknown reply mode.", errors={"reply_mode": [f"One of: {', '.join(REPLY_MODES)}."]}
+        )
+    wanted = {k: values[k] for k in ("reply_mode", "absent") if k in values}
+    changes = audit.apply_changes(user, wanted)
+    if changes:
+        session.flush()
+        audit.record(session, actor, "user", user.id, "settings", changes)
+    return desk_settings(user)
