@@ -61,6 +61,12 @@ def _clean_filters(filters: dict[str, Any]) -> dict[str, str]:
     return clean
 
 
+def _my_groups(actor: User):
+    return select(support_group_members.c.group_id).where(
+        support_group_members.c.user_id == actor.id
+    )
+
+
 def _my_group_ids(session: Session, actor: User) -> list[int]:
     return list(
         session.scalars(
@@ -74,10 +80,7 @@ def _my_group_ids(session: Session, actor: User) -> list[int]:
 def list_views(session: Session, actor: User) -> list[SavedView]:
     """The caller's own views, then those shared with one of their groups, by name."""
     require(actor, Permission.TICKET_WORK)
-    groups = _my_group_ids(session, actor)
-    clauses = [SavedView.owner_id == actor.id]
-    if groups:
-        clauses.append(SavedView.group_id.in_(groups))
+    clauses = [SavedView.owner_id == actor.id, SavedView.group_id.in_(_my_groups(actor))]
     return list(
         session.scalars(
             select(SavedView)

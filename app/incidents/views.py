@@ -28,7 +28,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from app.catalogue.models import SupportGroup
+from app.catalogue.models import SupportGroup, support_group_members
 from app.catalogue.service import (
     MAX_TARGET_MINUTES,
     list_modules,
@@ -317,11 +317,25 @@ def queue():
 
 def _desk_context(actor: User) -> dict[str, Any]:
     """What the queue page adds to a list: saved views, the bulk form's choices, the pager's
-    way back (the cursors of the pages before, carried in the URL) and the agent's status."""
+    way back (the cursors of the pages before, carried in the URL) and the agent's status.
+
+    Three statements whatever the page holds: the views, the groups (with whether the agent
+    belongs to each), the agents' names.
+    """
     trail = [c for c in (request.args.get("trail") or "").split(".") if c]
-    groups = db.session.scalars(select(SupportGroup).order_by(SupportGroup.name)).all()
-    agents = db.session.scalars(
-        select(User)
+    mine = (
+        select(support_group_members.c.group_id)
+        .where(
+            support_group_members.c.group_id == SupportGroup.id,
+            support_group_members.c.user_id == actor.id,
+        )
+        .exists()
+    )
+    groups = db.session.execute(
+        select(SupportGroup.code, SupportGroup.name, mine.label("mine")).order_by(SupportGroup.name)
+    ).all()
+    agents = db.session.execute(
+        select(User.email, User.name)
         .where(User.active.is_(True), User.roles.any(RoleAssignment.role == "agent"))
         .order_by(User.name)
     ).all()
@@ -329,11 +343,10 @@ def _desk_context(actor: User) -> dict[str, Any]:
         "saved": saved_views.list_views(db.session, actor),
         "saved_id": whole_number(request.args.get("saved")),
         "groups": groups,
-        "my_groups": [g for g in groups if any(m.id == actor.id for m in g.members)],
+        "my_groups": [g for g in groups if g.mine],
         "agents": agents,
         "trail": trail[-50:],
         "me": actor,
-        "bulk_actions": bulk.ACTIONS,
     }
 
 
