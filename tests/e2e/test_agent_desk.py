@@ -62,10 +62,11 @@ def test_a_canned_response_is_inserted_in_the_reply_box(login_as, new_page):
     expect(box).to_have_value(
         f"Thanks for reporting.\nHello Rita Requester, about {ref} (Finance)."
     )
-    send = agent.get_by_test_id("reply-send")
-    expect(send).to_have_text("Send public answer")
+    # the button's name is what people read and hear: one label per mode
+    expect(agent.get_by_role("button", name="Send public answer")).to_be_visible()
     agent.get_by_test_id("mode-internal").check()
-    expect(send).to_have_text("Add internal note")
+    expect(agent.get_by_role("button", name="Add internal note")).to_be_visible()
+    expect(agent.get_by_role("button", name="Send public answer")).to_have_count(0)
     expect(agent.get_by_text("Internal note: the requester will not see it.")).to_be_visible()
 
 
