@@ -135,7 +135,10 @@ def rotate_group(session: Session, rotation: GroupRotation) -> int:
 def rotate_all(session: Session) -> int:
     """Run round-robin for every group that wants it; the number of tickets assigned."""
     enabled = session.scalars(
-        select(GroupRotation).where(GroupRotation.enabled).order_by(GroupRotation.group_id)
+        select(GroupRotation)
+        .where(GroupRotation.enabled)
+        .order_by(GroupRotation.group_id)
+        .with_for_update()
     ).all()
     return sum(rotate_group(session, rotation) for rotation in enabled)
 
@@ -145,6 +148,7 @@ def assign_on_arrival(session: Session, ticket: Ticket) -> None:
     waiting tickets now (the oldest first, so the new one goes last), not at the next run."""
     if ticket.group_id is None:
         return
-    rotation = session.get(GroupRotation, ticket.group_id)
+    # the rotation row is locked: two arrivals (or an arrival and the job) take turns with it
+    rotation = session.get(GroupRotation, ticket.group_id, with_for_update=True)
     if rotation is not None and rotation.enabled:
         rotate_group(session, rotation)

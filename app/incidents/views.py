@@ -887,6 +887,7 @@ def canned_text(ref: str, canned_id: int):
 def reply_mode_setting():
     """The reply box's default mode, chosen on the ticket page."""
     actor = current_actor()
+    require(actor, Permission.TICKET_WORK)
     user = identity_service.get_user(db.session, actor.id)
     try:
         identity_service.update_desk_settings(
@@ -906,6 +907,7 @@ def reply_mode_setting():
 def absent_setting():
     """Away or back: round-robin skips an agent who is away."""
     actor = current_actor()
+    require(actor, Permission.TICKET_WORK)
     user = identity_service.get_user(db.session, actor.id)
     away = request.form.get("absent") == "yes"
     try:
@@ -950,6 +952,7 @@ def _canned_values() -> dict[str, str]:
 @forms.returns_to("incidents.desk_admin")
 def canned_create():
     actor = current_actor()
+    require(actor, Permission.CATALOGUE_MANAGE)
     try:
         item = canned.create_canned(db.session, actor, **_canned_values())
         db.session.commit()
@@ -994,6 +997,7 @@ def canned_update(canned_id: int):
 @forms.returns_to("incidents.desk_admin")
 def rotation_update():
     actor = current_actor()
+    require(actor, Permission.CATALOGUE_MANAGE)
     enabled = request.form.get("enabled") == "yes"
     code = request.form.get("group", "")
     try:

@@ -215,3 +215,69 @@ def test_the_live_reads_follow_changes(browser, tickets):
     assert after["version"] > before["version"] and after["changed_by"] == "Admin"
     assert agent.get("/queues/counts.json").get_json()["counts"]["unassigned"] == 2
     assert browser("requester").get("/queues/counts.json").status_code == 403
+
+
+ADMIN_ONLY = {
+    "requester": 403,
+    "key_user": 403,
+    "agent": 403,
+    "product_owner": 403,
+    "auditor": 403,
+    "admin": 303,
+}
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_the_desk_settings_page_is_for_admins(browser, role, db_session):
+    from app.catalogue import service as catalogue
+    from app.incidents.models import CannedResponse, GroupRotation
+
+    catalogue.create_group(db_session, None, code="L1", name="First level")
+    db_session.commit()
+    user = browser(role)
+
+    created = user.post("/admin/desk/canned", data={"title": "Hi", "body": "Hello."})
+    turned = user.post("/admin/desk/rotation", data={"group": "L1", "enabled": "yes"})
+
+    assert (created.status_code, turned.status_code) == (ADMIN_ONLY[role],) * 2
+    assert user.get("/admin/desk").status_code == (200 if role == "admin" else 403)
+    db_session.expire_all()
+    written = db_session.scalar(select(CannedResponse.id)) is not None
+    rotating = db_session.scalar(select(GroupRotation.enabled)) is True
+    assert written is rotating is (role == "admin")
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_the_reply_mode_and_away_are_set_by_the_support_team(
+    browser, role, desk_people, db_session
+):
+    user = browser(role)
+
+    mode = user.post("/settings/reply-mode", data={"reply_mode": "internal"})
+    away = user.post("/settings/absent", data={"absent": "yes"})
+
+    expected = 303 if role in ("agent", "admin") else 403
+    assert (mode.status_code, away.status_code) == (expected, expected)
+    db_session.expire_all()
+    person = db_session.get(type(desk_people[role]), desk_people[role].id)
+    assert (person.reply_mode == "internal") is (expected == 303)
+    assert person.absent is (expected == 303)
+
+
+def test_an_admin_edits_a_canned_response_with_its_version(browser, desk_people, db_session):
+    item = create_canned(db_session, desk_people["admin"], title="Hi", body="Hello.")
+    db_session.commit()
+    admin = browser("admin")
+
+    stale = admin.post(
+        f"/admin/desk/canned/{item.id}", data={"title": "Hey", "body": "Hello.", "version": "0"}
+    )
+    fresh = admin.post(
+        f"/admin/desk/canned/{item.id}",
+        data={"title": "Hey", "body": "Hello.", "version": str(item.version)},
+    )
+
+    assert "draft=" in stale.headers["Location"]
+    assert fresh.status_code == 303 and "draft=" not in fresh.headers["Location"]
+    db_session.expire_all()
+    assert db_session.get(type(item), item.id).title == "Hey"
