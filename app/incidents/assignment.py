@@ -104,7 +104,9 @@ def rotate_group(session: Session, rotation: GroupRotation) -> int:
         .where(Ticket.group_id == group.id, Ticket.assignee_id.is_(None), is_open())
         .order_by(Ticket.created_at, Ticket.id)
         .limit(ROTATION_BATCH)
-        .with_for_update(skip_locked=True)
+        # only the tickets' rows: their joined relations sit on the nullable side of an outer
+        # join, which PostgreSQL does not lock
+        .with_for_update(of=Ticket, skip_locked=True)
     ).all()
     done = 0
     for ticket in tickets:
