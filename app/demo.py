@@ -683,6 +683,40 @@ def _sprints(session: Session, ctx: DemoContext) -> None:
 Step = Callable[[Session, DemoContext], None]
 
 
+def _agent_desk(session: Session, ctx: DemoContext) -> None:
+    """Canned responses and a saved view shared with the Finance support group."""
+    from app.incidents.canned import create_canned
+    from app.incidents.saved_views import create_view
+
+    admin, agent = ctx.logins["admin"], ctx.logins["agent"]
+    create_canned(
+        session,
+        admin,
+        title="We are on it",
+        body="Hello {{requester_name}},\n\nthank you for reporting {{ticket_ref}}; "
+        "we are looking into it and will come back to you shortly.\n\n{{agent_name}}",
+    )
+    create_canned(
+        session,
+        admin,
+        title="Posting period reopened",
+        module="FIN",
+        body="Hello {{requester_name}},\n\nthe posting period is open again: "
+        "please post once more and tell us if {{ticket_ref}} still happens.",
+    )
+    create_view(
+        session,
+        agent,
+        name="Finance, urgent",
+        filters={"view": "open", "module": "FIN", "priority": "P1,P2"},
+        group="FIN_SUP",
+    )
+    ctx.summary["canned_responses"] = 2
+
+
+Step = Callable[[Session, DemoContext], None]
+
+
 STEPS: list[Step] = [
     _catalogue,
     _people,
@@ -694,6 +728,7 @@ STEPS: list[Step] = [
     _access,
     _indicators,
     _governance,
+    _agent_desk,
 ]
 
 

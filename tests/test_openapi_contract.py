@@ -29,6 +29,8 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import select
 
 from app.identity.models import ApiToken
+from app.incidents.canned import create_canned
+from app.incidents.saved_views import create_view
 from tests.factories import RESOLUTION, TICKET, act_ok, tiny_png
 
 SEED = 20260302
@@ -85,7 +87,12 @@ def desk(request, make_user, make_module, make_calendar, as_, db_session) -> Des
         content_type="multipart/form-data",
     ).get_json()
     alexs_token = db_session.scalar(select(ApiToken.id).where(ApiToken.user_id == agent.id))
-    caller = as_(make_user("admin", email="ada@example.com", name="Ada"))
+    ada = make_user("admin", email="ada@example.com", name="Ada")
+    # the agents' desk: a canned response and a saved view to aim at
+    canned = create_canned(db_session, ada, title="Hello", body="Hello {{requester_name}}.")
+    view = create_view(db_session, ada, name="Open", filters={"view": "open"})
+    db_session.commit()
+    caller = as_(ada)
     sprint = caller.post(
         "/api/v1/sprints",
         json={
@@ -115,6 +122,8 @@ def desk(request, make_user, make_module, make_calendar, as_, db_session) -> Des
         "sprint_id": sprint["id"],
         "item_id": item["id"],
         "task_id": task["id"],
+        "canned_id": canned.id,
+        "view_id": view.id,
     }
     return Desk(caller=caller, values=values)
 

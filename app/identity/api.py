@@ -15,7 +15,7 @@ from app.core.db import db
 from app.core.errors import NotFound, TooManyRequests, Unauthenticated, ValidationFailed
 from app.core.etag import check_if_match, etag_for
 from app.core.pagination import SortKey, paginate
-from app.core.permissions import ALL_SCOPES, Permission, require
+from app.core.permissions import ALL_SCOPES, Permission, can, require
 from app.identity import service
 from app.identity.auth import current_actor
 from app.identity.models import ApiToken, RoleAssignment, User
@@ -111,30 +111,43 @@ class Me(MethodView):
         return dump_user(current_actor())
 
 
+DESK_SETTINGS = ("reply_mode", "absent")
+
+
 def settings_of(user: User) -> dict:
-    return {
+    values = {
         "timezone": user.timezone,
         "locale": user.locale,
         "effective_timezone": service.effective_timezone(user, current_app.config),
     }
+    if can(user, Permission.TICKET_WORK):
+        values |= service.desk_settings(user)
+    return values
 
 
 @auth_blp.route("/me/settings")
 class MySettings(MethodView):
     @auth_blp.response(200, SettingsSchema)
     def get(self):
-        """The caller's display settings: time zone and language."""
+        """The caller's settings: time zone and language, and for the support team the reply
+        box's default mode and whether they are away (ETag: PATCH them with If-Match)."""
         return settings_of(current_actor()), 200, {"ETag": user_etag(current_actor())}
 
     @auth_blp.arguments(SettingsSchema)
     @auth_blp.response(200, SettingsSchema)
     def patch(self, body: dict):
-        """Change the caller's time zone or language (If-Match with the ETag of GET)."""
+        """Change the caller's settings (If-Match with the ETag of GET); the desk settings are
+        the support team's only."""
         actor = current_actor()
-        check_if_match(request.headers.get("If-Match"), user_etag(actor))
-        service.update_settings(db.session, actor, **body)
+        user = service.get_user(db.session, actor.id)
+        check_if_match(request.headers.get("If-Match"), user_etag(user))
+        desk = {key: body.pop(key) for key in DESK_SETTINGS if key in body}
+        if desk:
+            service.update_desk_settings(db.session, actor, user, desk)
+        if body:
+            service.update_settings(db.session, actor, **body)
         db.session.commit()
-        return settings_of(actor), 200, {"ETag": user_etag(actor)}
+        return settings_of(user), 200, {"ETag": user_etag(user)}
 
 
 TOKEN_ORDER = [SortKey(ApiToken.id, lambda t: t.id, descending=True)]

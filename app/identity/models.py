@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
@@ -28,6 +28,10 @@ class User(VersionedMixin, Base):
     # display preferences: IANA zone and language ("en", "fr"); None follows the defaults
     timezone: Mapped[str | None] = mapped_column(String(64))
     locale: Mapped[str | None] = mapped_column(String(8))
+    # support desk: the reply box's mode when a ticket opens ("public" or "internal"), and
+    # whether round-robin assignment skips this person (away, on leave)
+    reply_mode: Mapped[str | None] = mapped_column(String(8))
+    absent: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

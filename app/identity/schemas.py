@@ -108,3 +108,10 @@ class SettingsSchema(Schema):
         metadata={"description": "language (null: the browser's)"},
     )
     effective_timezone = fields.Str(dump_only=True)
+    reply_mode = fields.Str(
+        validate=validate.OneOf(["public", "internal"]),
+        metadata={"description": "how the reply box opens on a ticket (support team)"},
+    )
+    absent = fields.Bool(
+        metadata={"description": "away: round-robin assignment skips you (support team)"}
+    )

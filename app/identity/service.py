@@ -46,6 +46,7 @@ from app.core.permissions import (
     Permission,
     Role,
     can,
+    require,
     require_any,
 )
 from app.identity.models import ApiToken, LoginAttempt, RoleAssignment, User, UserSession
@@ -655,3 +656,34 @@ def effective_timezone(user: User, config) -> str:
     """The zone pages show ``user`` times in: their own setting, else the calendar of a module
     they hold a role in, else ``DEFAULT_TIMEZONE``."""
     return user.display_timezone or config.get("DEFAULT_TIMEZONE", "UTC")
+
+
+# --- desk settings -----------------------------------------------------------------------------
+
+REPLY_MODES = ("public", "internal")
+
+
+def desk_settings(user: User) -> dict[str, object]:
+    """The support desk's settings of ``user``: the reply box's default mode, and away."""
+    return {"reply_mode": user.reply_mode or "public", "absent": bool(user.absent)}
+
+
+def update_desk_settings(
+    session: Session, actor: User, user: User, values: dict[str, object]
+) -> dict[str, object]:
+    """Change the caller's desk settings (support team only: nobody else has a desk).
+
+    ``reply_mode``: how the reply box opens on a ticket (``public`` or ``internal``);
+    ``absent``: away, so round-robin assignment skips them.
+    """
+    require(actor, Permission.TICKET_WORK)
+    if "reply_mode" in values and values["reply_mode"] not in REPLY_MODES:
+        raise ValidationFailed(
+            "Unknown reply mode.", errors={"reply_mode": [f"One of: {', '.join(REPLY_MODES)}."]}
+        )
+    wanted = {k: values[k] for k in ("reply_mode", "absent") if k in values}
+    changes = audit.apply_changes(user, wanted)
+    if changes:
+        session.flush()
+        audit.record(session, actor, "user", user.id, "settings", changes)
+    return desk_settings(user)

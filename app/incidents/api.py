@@ -11,7 +11,15 @@ from app.core.clock import utcnow
 from app.core.db import db
 from app.core.etag import check_if_match, etag_for
 from app.identity.auth import current_actor
-from app.incidents import attachments, conversation, queues, service, transitions, watch_api
+from app.incidents import (
+    assignment,
+    attachments,
+    conversation,
+    queues,
+    service,
+    transitions,
+    watch_api,
+)
 from app.incidents.schemas import (
     AttachmentList,
     AttachmentSchema,
@@ -40,7 +48,9 @@ blp = Blueprint("tickets_api", __name__, description="Incident tickets (INC-...)
 
 
 def blueprints() -> list[Blueprint]:
-    return [watch_api.blp, blp]
+    from app.incidents import desk_api  # builds on this module's helpers
+
+    return [watch_api.blp, blp, desk_api.blp]
 
 
 def ticket_etag(ticket) -> str:
@@ -118,6 +128,7 @@ class Tickets(MethodView):
     def post(self, body: dict):
         """Report an incident; the priority follows the ITIL impact x urgency matrix."""
         ticket = service.create_ticket(db.session, current_actor(), **body)
+        assignment.assign_on_arrival(db.session, ticket)
         return commit_and_respond(ticket, 201)
 
 

@@ -23,7 +23,7 @@ from app.core.mail import send_email
 from app.core.schedule import Periodic
 from app.core.webhook import post_json
 from app.identity.models import User
-from app.incidents import notifications
+from app.incidents import assignment, notifications
 from app.incidents.lifecycle import OPEN_STATUSES, STATUS_NAMES, Status
 from app.incidents.models import Comment, Ticket, Watcher
 
@@ -309,7 +309,13 @@ def auto_close_resolved(session: Session) -> int:
     return closed
 
 
+def assign_round_robin(session: Session) -> int:
+    """Hand the unassigned tickets of round-robin groups to their members, oldest first."""
+    return assignment.rotate_all(session)
+
+
 PERIODIC = [
     Periodic("app.incidents.jobs.scan_sla", 60, queue="high", timeout=120),
+    Periodic("app.incidents.jobs.assign_round_robin", 60, queue="high", timeout=120),
     Periodic("app.incidents.jobs.auto_close_resolved", 3600),
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func, true
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, func, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import ColumnElement
@@ -243,3 +243,56 @@ class EnhancementLink(Base):
     enhancement_id: Mapped[int | None] = mapped_column(ForeignKey("enhancements.id"))
     linked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- the agents' desk: saved views, canned responses, round-robin -----------------------------
+
+
+class SavedView(Base):
+    """A named set of queue filters: private to its owner, or shared with a support group."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "name", name="uq_saved_views_owner_name"),
+        Index("ix_saved_views_group", "group_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    filters: Mapped[dict] = mapped_column(JSON, default=dict)
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("support_groups.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CannedResponse(VersionedMixin, Base):
+    """A ready answer an agent inserts in the reply box; global, or for one module."""
+
+    __tablename__ = "canned_responses"
+    __table_args__ = (Index("ix_canned_responses_module", "module_id", "title"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    module_id: Mapped[int | None] = mapped_column(ForeignKey("modules.id", ondelete="CASCADE"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroupRotation(Base):
+    """Round-robin assignment of a support group's new tickets, when the group wants it.
+
+    ``last_user_id`` is who got the last ticket: the next one goes to the member after them.
+    """
+
+    __tablename__ = "group_rotations"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("support_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    enabled: Mapped[bool] = mapped_column(default=False)
+    last_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

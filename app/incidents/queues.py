@@ -74,7 +74,7 @@ VIEWS = (
 # many-to-one relations a page does not load with the tickets (see build_query)
 LIST_RELATIONS = (Ticket.module, Ticket.reporter, Ticket.assignee, Ticket.group)
 TAB_VIEWS = ("unassigned", "mine", "my_group", "breaching_soon", "breached", "waiting")
-SORTS = ("due", "created", "-created", "updated")
+SORTS = ("due", "created", "-created", "updated", "priority")
 MAX_ID = 2**31 - 1  # ids are 32-bit integers: a longer "reference" cannot name a ticket
 REF_QUERY = re.compile(r"^\s*INC-?0*(\d{1,12})\s*$", re.IGNORECASE)
 # A list shows these columns only (pages of rows, not whole tickets): the long texts stay out.
@@ -263,6 +263,12 @@ def sort_keys(sort: str) -> list[SortKey]:
         ]
     if sort == "-created":
         return [SortKey(Ticket.id, lambda t: t.id, descending=True)]
+    if sort == "priority":
+        return [
+            SortKey(Ticket.priority, lambda t: t.priority),
+            SortKey(due_key(Ticket.next_due_at), lambda t: t.next_due_at or NEVER),
+            SortKey(Ticket.id, lambda t: t.id),
+        ]
     if sort == "updated":
         return [
             SortKey(Ticket.updated_at, lambda t: t.updated_at, descending=True),
@@ -403,3 +409,16 @@ def queue_counts(session: Session, actor: User) -> dict[str, Any]:
     ]
     row = session.execute(select(*counts).where(visibility_filter(actor)).where(is_open())).one()
     return dict(zip(TAB_VIEWS, row, strict=True))
+
+
+def count_tickets(session: Session, actor: User, query: TicketQuery) -> int:
+    """How many tickets ``actor`` may see match ``query`` (every page of it): one count."""
+    _check(query)
+    stmt = _filtered(
+        session,
+        actor,
+        query,
+        select(func.count(Ticket.id)).where(visibility_filter(actor)),
+        utcnow(),
+    )
+    return session.scalar(stmt) or 0

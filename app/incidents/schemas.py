@@ -450,3 +450,135 @@ def history_to_dicts(session, actor, events, internal: bool) -> list[dict]:
             }
         )
     return items
+
+
+# --- the agents' desk ----------------------------------------------------------------------------
+
+
+class BulkSchema(Schema):
+    action = fields.Str(
+        required=True,
+        validate=validate.OneOf(
+            ("assign_to_me", "assign", "group", "priority", "duplicate", "close")
+        ),
+    )
+    tickets = fields.List(
+        fields.Str(validate=validate.Length(min=1, max=20)),
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"example": ["INC-000001", "INC-000002"]},
+    )
+    assignee = fields.Str(validate=validate.Length(max=320), metadata={"description": "assign"})
+    group = fields.Str(validate=validate.Length(max=32), metadata={"description": "group"})
+    priority = fields.Str(validate=validate.OneOf(PRIORITIES))
+    reason = fields.Str(validate=validate.Length(max=2000), metadata={"description": "priority"})
+    duplicate_of = fields.Str(validate=validate.Length(max=20), metadata={"example": "INC-000042"})
+
+    class Meta:
+        example = {"action": "assign", "tickets": ["INC-000001"], "assignee": "alex@example.com"}
+
+
+class BulkOutcomeSchema(Schema):
+    ref = fields.Str()
+    done = fields.Bool()
+    message = fields.Str()
+    code = fields.Str(allow_none=True, metadata={"description": "the error's code when refused"})
+    errors = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()))
+
+
+class BulkResultSchema(Schema):
+    done = fields.Int()
+    refused = fields.Int()
+    items = fields.List(fields.Nested(BulkOutcomeSchema))
+
+
+_FILTER_DOC = "queue filters: view, status, priority, module, assignee, group, breached, q, sort"
+
+
+class SavedViewSchema(Schema):
+    id = fields.Int(dump_only=True)
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=80))
+    filters = fields.Dict(
+        keys=fields.Str(validate=validate.Length(max=40)),
+        values=fields.Raw(allow_none=True),
+        load_default=dict,
+        metadata={"description": _FILTER_DOC, "example": {"view": "open", "priority": "P1"}},
+    )
+    group = fields.Str(
+        allow_none=True,
+        validate=validate.Length(max=32),
+        metadata={"description": "support group it is shared with (null: private)"},
+    )
+    mine = fields.Bool(dump_only=True, metadata={"description": "the caller owns it"})
+    owner = fields.Str(dump_only=True, metadata={"description": "owner's name"})
+    created_at = fields.DateTime(dump_only=True)
+
+
+class SavedViewList(Schema):
+    items = fields.List(fields.Nested(SavedViewSchema))
+    next_cursor = fields.Str(allow_none=True)
+
+
+class CannedSchema(Schema):
+    id = fields.Int(dump_only=True)
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=120))
+    body = fields.Str(
+        required=True,
+        validate=validate.Length(min=1, max=10_000),
+        metadata={"example": "Hello {{requester_name}}, about {{ticket_ref}} ({{module}}): ..."},
+    )
+    module = fields.Str(
+        allow_none=True,
+        validate=validate.Length(max=16),
+        metadata={"description": "module code; null for every module"},
+    )
+    version = fields.Int(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class CannedPatchSchema(Schema):
+    title = fields.Str(validate=validate.Length(min=1, max=120))
+    body = fields.Str(validate=validate.Length(min=1, max=10_000))
+    module = fields.Str(allow_none=True, validate=validate.Length(max=16))
+
+
+class CannedList(Schema):
+    items = fields.List(fields.Nested(CannedSchema))
+    next_cursor = fields.Str(allow_none=True)
+
+
+class CannedListArgs(Schema):
+    module = fields.Str(validate=validate.Length(max=16), metadata={"description": "module code"})
+
+
+class CannedRenderedSchema(Schema):
+    id = fields.Int()
+    title = fields.Str()
+    text = fields.Str(metadata={"description": "the body, placeholders filled for the ticket"})
+
+
+class RotationSchema(Schema):
+    group = fields.Str(dump_only=True)
+    name = fields.Str(dump_only=True)
+    enabled = fields.Bool(required=True)
+
+
+class RotationList(Schema):
+    items = fields.List(fields.Nested(RotationSchema))
+    next_cursor = fields.Str(allow_none=True)
+
+
+class QueueCountsSchema(Schema):
+    counts = fields.Dict(keys=fields.Str(), values=fields.Int())
+
+
+class TicketVersionSchema(Schema):
+    ref = fields.Str()
+    version = fields.Int()
+    etag = fields.Str()
+    updated_at = fields.DateTime()
+    changed_by = fields.Str(allow_none=True, metadata={"description": "who made the last change"})
+
+
+class TicketCountSchema(Schema):
+    total = fields.Int()

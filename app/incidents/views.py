@@ -11,15 +11,25 @@ from __future__ import annotations
 import dataclasses
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from app.catalogue.models import SupportGroup
+from app.catalogue.models import SupportGroup, support_group_members
 from app.catalogue.service import (
     MAX_TARGET_MINUTES,
     list_modules,
@@ -47,13 +57,19 @@ from app.core.navigation import (
 )
 from app.core.permissions import Permission, can, require
 from app.enhancements import service as enhancements
+from app.identity import service as identity_service
 from app.identity.auth import current_actor
 from app.identity.models import RoleAssignment, User
 from app.incidents import (
+    assignment,
     attachments,
+    bulk,
+    canned,
     conversation,
+    live,
     portal,
     queues,
+    saved_views,
     service,
     timeline,
     transitions,
@@ -217,7 +233,10 @@ add_home_panel(
 
 
 def _list_args() -> dict[str, Any]:
-    raw = {k: v for k, v in request.args.items() if v not in ("", None)}
+    # the queue page's own arguments (saved view, the pager's way back) are not filters
+    raw = {
+        k: v for k, v in request.args.items() if v not in ("", None) and k not in ("saved", "trail")
+    }
     try:
         return TicketListArgs().load(raw)
     except ValidationError as exc:
@@ -244,6 +263,7 @@ def _render_list(template: str, view: str | None, title: str, **extra):
         db.session, actor, query, cursor=args["cursor"], limit=args["limit"], summary=True
     )
     page = found.page
+    total = queues.count_tickets(db.session, actor, query)
     now, ratio = utcnow(), service.warning_ratio()
     session = db.session()
     catalogue = ListContext(session)
@@ -265,6 +285,7 @@ def _render_list(template: str, view: str | None, title: str, **extra):
         statuses=[s.value for s in Status],
         can_create=can(actor, Permission.TICKET_CREATE),
         now=now,
+        total=total,
         **extra,
     )
 
@@ -359,7 +380,43 @@ def queue():
         _("Support queues"),
         tabs=QUEUE_TABS,
         counts=queues.queue_counts(db.session, actor),
+        **_desk_context(actor),
     )
+
+
+def _desk_context(actor: User) -> dict[str, Any]:
+    """What the queue page adds to a list: saved views, the bulk form's choices, the pager's
+    way back (the cursors of the pages before, carried in the URL) and the agent's status.
+
+    Three statements whatever the page holds: the views, the groups (with whether the agent
+    belongs to each), the agents' names.
+    """
+    trail = [c for c in (request.args.get("trail") or "").split(".") if c]
+    mine = (
+        select(support_group_members.c.group_id)
+        .where(
+            support_group_members.c.group_id == SupportGroup.id,
+            support_group_members.c.user_id == actor.id,
+        )
+        .exists()
+    )
+    groups = db.session.execute(
+        select(SupportGroup.code, SupportGroup.name, mine.label("mine")).order_by(SupportGroup.name)
+    ).all()
+    agents = db.session.execute(
+        select(User.email, User.name)
+        .where(User.active.is_(True), User.roles.any(RoleAssignment.role == "agent"))
+        .order_by(User.name)
+    ).all()
+    return {
+        "saved": saved_views.list_views(db.session, actor),
+        "saved_id": whole_number(request.args.get("saved")),
+        "groups": groups,
+        "my_groups": [g for g in groups if g.mine],
+        "agents": agents,
+        "trail": trail[-50:],
+        "me": actor,
+    }
 
 
 # --- reporting an incident ---------------------------------------------------------------------
@@ -412,6 +469,7 @@ def new_ticket():
         values = {k: request.form.get(k, "") for k in NEW_TICKET_FIELDS}
         try:
             ticket = service.create_ticket(db.session, actor, **values)
+            assignment.assign_on_arrival(db.session, ticket)
             upload = request.files.get("file")
             if upload is not None and upload.filename:
                 attachments.store_attachment(
@@ -476,6 +534,7 @@ def render_ticket(ticket, draft: forms.Draft | None = None):
     data = ticket_to_dict(db.session, actor, ticket, now, ratio)
     internal = service.sees_internal(actor, ticket)
     support = "agent" in {p.value for p in service.parties(actor, ticket)}
+    can_write_internal = conversation.may_converse(actor, ticket, public=False)
     groups = db.session.scalars(select(SupportGroup).order_by(SupportGroup.name)).all()
     return render_template(
         "incidents/ticket.html",
@@ -497,7 +556,7 @@ def render_ticket(ticket, draft: forms.Draft | None = None):
         support=support,
         internal=internal,
         can_converse=conversation.may_converse(actor, ticket),
-        can_write_internal=conversation.may_converse(actor, ticket, public=False),
+        can_write_internal=can_write_internal,
         can_prequalify=ticket.status == Status.NEW
         and can(actor, Permission.TICKET_PREQUALIFY, ticket.module_id),
         is_requester=ticket.reporter_id == actor.id,
@@ -512,6 +571,13 @@ def render_ticket(ticket, draft: forms.Draft | None = None):
         upload_limit=forms.upload_limit_text(),
         now=now,
         enhancement_links=_enhancement_links(ticket),
+        canned=canned.list_canned(db.session, actor, module_id=ticket.module_id)
+        if can_write_internal
+        else [],
+        reply_mode=(actor.reply_mode or "public") if can_write_internal else "public",
+        can_take=support
+        and ticket.status not in (Status.CLOSED, Status.CANCELLED)
+        and ticket.assignee_id != actor.id,
     )
 
 
@@ -601,6 +667,9 @@ def update(ref: str):
 @blueprint.post("/tickets/<ref>/comments")
 @forms.returns_to("incidents.ticket_page")
 def comment(ref: str):
+    if request.form.get("insert"):
+        return _insert_canned(ref)
+
     def change(actor, ticket):
         public = request.form.get("visibility", "public") != "internal"
         conversation.add_comment(
@@ -609,6 +678,23 @@ def comment(ref: str):
         return _("Comment added.") if public else _("Internal note added.")
 
     return _act_on(ref, change)
+
+
+def _insert_canned(ref: str):
+    """Without a script, "Insert" sends the reply box: it comes back with the canned response
+    (filled for the ticket) added to what was typed, and nothing is sent to anyone."""
+    actor = current_actor()
+    ticket = service.get_ticket(db.session, actor, ref)
+    values = dict(request.form.items())
+    values.pop("insert", None)
+    try:
+        item = canned.get_canned(db.session, actor, whole_number(request.form.get("canned")) or 0)
+        text = canned.render_for(db.session, actor, item, ticket)
+    except StewardError as exc:
+        return forms.refuse(exc, values=values, form="comment", errors={"canned": [exc.message]})
+    typed = (values.get("body") or "").rstrip()
+    values["body"] = f"{typed}\n\n{text}" if typed else text
+    return forms.refuse(values=values, form="comment", errors={}, message="")
 
 
 @blueprint.post("/tickets/<ref>/rating")
@@ -765,3 +851,294 @@ def _save_sla_policy(actor: User):
         url_for("incidents.sla_policies_page", _anchor=f"sla_policy-{priority}"),
         _("The targets of %(priority)s are saved.", priority=priority),
     )
+
+
+# --- the agents' desk: assign to me, bulk actions, saved views, canned responses, live -------
+
+
+def _back_to_queue() -> str:
+    """The queue page the form was sent from (its filters kept), never another site."""
+    back = request.form.get("back") or ""
+    if back.startswith("/queues") and not back.startswith("//"):
+        return back
+    return url_for("incidents.queue")
+
+
+@blueprint.post("/tickets/<ref>/assign-to-me")
+@forms.returns_to("incidents.ticket_page")
+def take(ref: str):
+    def change(actor, ticket):
+        forms.check_form_version("ticket", ticket.ref, ticket.version)
+        assignment.assign_to_me(db.session, actor, ticket)
+        return _("%(ref)s is assigned to you.", ref=ticket.ref)
+
+    return _act_on(ref, change)
+
+
+@blueprint.post("/queues/take")
+def take_from_queue():
+    """ "Assign to me" on a queue row: back to the same queue, saying what happened."""
+    actor = current_actor()
+    require(actor, Permission.TICKET_WORK)
+    try:
+        [outcome] = bulk.apply_bulk(
+            db.session, actor, [request.form.get("ref", "")], "assign_to_me"
+        )
+        db.session.commit()
+    except StewardError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(_back_to_queue(), 303)
+    if outcome.done:
+        flash(_("%(ref)s is assigned to you.", ref=outcome.ref), "success")
+    else:
+        flash(_("%(ref)s: not assigned — %(why)s", ref=outcome.ref, why=outcome.message), "error")
+    return redirect(_back_to_queue(), 303)
+
+
+BULK_DONE = {
+    "assign_to_me": _l("assigned to you"),
+    "assign": _l("assigned"),
+    "group": _l("moved to the group"),
+    "priority": _l("priority changed"),
+    "duplicate": _l("closed as a duplicate"),
+    "close": _l("closed"),
+}
+
+
+@blueprint.post("/queues/bulk")
+def bulk_action():
+    """A bulk action from the queue page; each ticket's outcome is reported on the queue."""
+    actor = current_actor()
+    require(actor, Permission.TICKET_WORK)
+    action = request.form.get("bulk_action", "")
+    params = _form_params("assignee", "group", "priority", "reason", "duplicate_of")
+    refs = request.form.getlist("tickets")
+    try:
+        outcomes = bulk.apply_bulk(db.session, actor, refs, action, **params)
+        db.session.commit()
+    except StewardError as exc:
+        db.session.rollback()
+        reasons = "; ".join(
+            f"{FIELD_LABELS.get(k, k)}: {' '.join(v)}" for k, v in (exc.errors or {}).items()
+        )
+        flash(f"{_('Nothing was changed.')} {exc.message} {reasons}".strip(), "error")
+        return redirect(_back_to_queue(), 303)
+    done = [o for o in outcomes if o.done]
+    flash(
+        _(
+            "%(done)d of %(total)d tickets %(what)s.",
+            done=len(done),
+            total=len(outcomes),
+            what=BULK_DONE.get(action, _("done")),
+        ),
+        "success" if len(done) == len(outcomes) else "info",
+    )
+    for outcome in outcomes:
+        if not outcome.done:
+            flash(
+                _("%(ref)s was not changed: %(why)s", ref=outcome.ref, why=outcome.message), "error"
+            )
+    return redirect(_back_to_queue(), 303)
+
+
+@blueprint.post("/queues/views")
+def save_view():
+    actor = current_actor()
+    require(actor, Permission.TICKET_WORK)
+    back = _back_to_queue()
+    filters = {
+        k: v for k, v in parse_qs(urlsplit(back).query).items() if k in saved_views.FILTER_KEYS
+    }
+    try:
+        view = saved_views.create_view(
+            db.session,
+            actor,
+            name=request.form.get("name", ""),
+            filters={k: v[0] for k, v in filters.items()},
+            group=request.form.get("share_group") or None,
+        )
+        db.session.commit()
+    except StewardError as exc:
+        db.session.rollback()
+        reasons = " ".join(m for v in (exc.errors or {}).values() for m in v)
+        flash(f"{_('The view was not saved.')} {reasons}".strip(), "error")
+        return redirect(back, 303)
+    flash(_("View “%(name)s” saved.", name=view.name), "success")
+    return redirect(url_for("incidents.queue", saved=view.id, **view.filters), 303)
+
+
+@blueprint.post("/queues/views/<int:view_id>/delete")
+def delete_view(view_id: int):
+    actor = current_actor()
+    require(actor, Permission.TICKET_WORK)
+    try:
+        view = saved_views.get_view(db.session, actor, view_id)
+        name = view.name
+        saved_views.delete_view(db.session, actor, view)
+        db.session.commit()
+    except StewardError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(_back_to_queue(), 303)
+    flash(_("View “%(name)s” deleted.", name=name), "success")
+    return redirect(url_for("incidents.queue"), 303)
+
+
+@blueprint.get("/queues/counts.json")
+def live_counts():
+    """The queue counts, polled by the queue page to follow others' work."""
+    actor = current_actor()
+    require(actor, Permission.TICKET_WORK)
+    return jsonify(counts=queues.queue_counts(db.session, actor))
+
+
+@blueprint.get("/tickets/<ref>/version.json")
+def live_version(ref: str):
+    """The ticket's version and who changed it last, polled by the ticket page."""
+    ticket = service.get_ticket(db.session, current_actor(), ref)
+    data = live.ticket_version(db.session, ticket, f'"ticket-{ticket.ref}-v{ticket.version}"')
+    data["updated_at"] = data["updated_at"].isoformat()
+    return jsonify(data)
+
+
+@blueprint.get("/tickets/<ref>/canned/<int:canned_id>.json")
+def canned_text(ref: str, canned_id: int):
+    """A canned response filled for the ticket, inserted in the reply box by the page's script."""
+    actor = current_actor()
+    ticket = service.get_ticket(db.session, actor, ref)
+    item = canned.get_canned(db.session, actor, canned_id)
+    return jsonify(
+        id=item.id, title=item.title, text=canned.render_for(db.session, actor, item, ticket)
+    )
+
+
+@blueprint.post("/settings/reply-mode")
+def reply_mode_setting():
+    """The reply box's default mode, chosen on the ticket page."""
+    actor = current_actor()
+    require(actor, Permission.TICKET_WORK)
+    user = identity_service.get_user(db.session, actor.id)
+    try:
+        identity_service.update_desk_settings(
+            db.session, actor, user, {"reply_mode": request.form.get("reply_mode", "")}
+        )
+        db.session.commit()
+    except StewardError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("Your reply box now opens in this mode."), "success")
+    back = request.form.get("back") or ""
+    return redirect(back if back.startswith("/tickets/") else url_for("identity.home"), 303)
+
+
+@blueprint.post("/settings/absent")
+def absent_setting():
+    """Away or back: round-robin skips an agent who is away."""
+    actor = current_actor()
+    require(actor, Permission.TICKET_WORK)
+    user = identity_service.get_user(db.session, actor.id)
+    away = request.form.get("absent") == "yes"
+    try:
+        identity_service.update_desk_settings(db.session, actor, user, {"absent": away})
+        db.session.commit()
+    except StewardError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(
+            _("You are away: no ticket is handed to you.") if away else _("Welcome back."),
+            "success",
+        )
+    return redirect(_back_to_queue(), 303)
+
+
+# --- desk administration: canned responses and round-robin ------------------------------------
+
+add_nav(NavItem(_l("Desk settings"), "incidents.desk_admin", Permission.CATALOGUE_MANAGE, order=83))
+
+
+@blueprint.get("/admin/desk")
+def desk_admin():
+    actor = current_actor()
+    require(actor, Permission.CATALOGUE_MANAGE)
+    return render_template(
+        "incidents/desk_admin.html",
+        canned=canned.list_canned(db.session, actor),
+        modules=module_refs(db.session),
+        rotations=assignment.rotations(db.session, actor),
+        placeholders=canned.PLACEHOLDERS,
+        draft=forms.draft(),
+        labels=FIELD_LABELS,
+    )
+
+
+def _canned_values() -> dict[str, str]:
+    return {k: request.form.get(k, "") for k in ("title", "body", "module")}
+
+
+@blueprint.post("/admin/desk/canned")
+@forms.returns_to("incidents.desk_admin")
+def canned_create():
+    actor = current_actor()
+    require(actor, Permission.CATALOGUE_MANAGE)
+    try:
+        item = canned.create_canned(db.session, actor, **_canned_values())
+        db.session.commit()
+    except StewardError as exc:
+        db.session.rollback()
+        return forms.refuse(exc, form="canned-new")
+    return forms.accepted(
+        url_for("incidents.desk_admin", _anchor=f"canned-{item.id}"),
+        _("Canned response “%(title)s” saved.", title=item.title),
+    )
+
+
+@blueprint.post("/admin/desk/canned/<int:canned_id>")
+@forms.returns_to("incidents.desk_admin")
+def canned_update(canned_id: int):
+    actor = current_actor()
+    require(actor, Permission.CATALOGUE_MANAGE)
+    try:
+        item = canned.get_canned(db.session, actor, canned_id)
+        forms.check_form_version("canned", item.id, item.version)
+        if request.form.get("delete"):
+            canned.delete_canned(db.session, actor, item)
+            message = _("Canned response deleted.")
+        else:
+            canned.update_canned(db.session, actor, item, _canned_values())
+            message = _("Canned response “%(title)s” saved.", title=item.title)
+        db.session.commit()
+    except (StaleWrite, PreconditionRequired):
+        db.session.rollback()
+        return forms.refuse(
+            message=_("Someone changed this response meanwhile; it is shown as it is now."),
+            errors={},
+            form="",
+        )
+    except StewardError as exc:
+        db.session.rollback()
+        return forms.refuse(exc, form=f"canned-{canned_id}")
+    return forms.accepted(url_for("incidents.desk_admin"), message)
+
+
+@blueprint.post("/admin/desk/rotation")
+@forms.returns_to("incidents.desk_admin")
+def rotation_update():
+    actor = current_actor()
+    require(actor, Permission.CATALOGUE_MANAGE)
+    enabled = request.form.get("enabled") == "yes"
+    code = request.form.get("group", "")
+    try:
+        assignment.set_rotation(db.session, actor, code, enabled=enabled)
+        db.session.commit()
+    except StewardError as exc:
+        db.session.rollback()
+        return forms.refuse(exc, form="rotation")
+    message = (
+        _("%(group)s now hands out its tickets round-robin.", group=code.upper())
+        if enabled
+        else _("%(group)s no longer hands out its tickets round-robin.", group=code.upper())
+    )
+    return forms.accepted(url_for("incidents.desk_admin"), message)

@@ -125,7 +125,7 @@ def test_requester_reports_agent_triages_and_resolves_requester_rates(login_as, 
 
     agent.get_by_label("Message").fill(answer)
     expect(agent.get_by_label("public answer")).to_be_checked()
-    agent.get_by_role("button", name="Send", exact=True).click()
+    agent.get_by_role("button", name="Send public answer").click()
     expect(agent.get_by_role("status")).to_have_text("Comment added.")
     expect(agent.locator("article.comment").filter(has_text=answer)).to_contain_text(AGENT_NAME)
 
@@ -268,13 +268,13 @@ def test_requester_never_sees_internal_notes_nor_others_tickets(login_as, new_pa
     agent.goto(f"/tickets/{ref}")
     agent.get_by_label("Message").fill(internal)
     agent.get_by_label("internal note").check()
-    agent.get_by_role("button", name="Send", exact=True).click()
+    agent.get_by_role("button", name="Add internal note").click()
     expect(agent.get_by_role("status")).to_have_text("Internal note added.")
     note = agent.locator("article.comment").filter(has_text=internal)
     expect(note).to_have_count(1)
     expect(note.get_by_text("internal note")).to_be_visible()
     agent.get_by_label("Message").fill(public)
-    agent.get_by_role("button", name="Send", exact=True).click()
+    agent.get_by_role("button", name="Send public answer").click()
     expect(agent.locator("article.comment").filter(has_text=public)).to_have_count(1)
 
     requester.reload()

@@ -420,9 +420,10 @@ def test_the_queue_tabs_are_counted_in_one_query(board, app, signed_in, db_sessi
     page = browser.get("/queues?view=open")
 
     assert page.status_code == 200
-    # the browser's session, cache generations, the tab counts, the page, its people:
-    # nothing per row, nothing per tab
-    assert statements_of(page) == 5
+    # the browser's session, cache generations, the tab counts, the page, its people, the
+    # view's total, and the desk's saved views, groups and agents (bulk form): nothing per
+    # row, nothing per tab
+    assert statements_of(page) == 9
 
 
 def test_the_open_statuses_of_the_indexes_are_the_lifecycles():
