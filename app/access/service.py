@@ -296,3 +296,72 @@ def grant_activation(
     window = timedelta(days=within_days)
     activated = sum(1 for start, first in rows if first is not None and first - start <= window)
     return activated, len(rows)
+
+
+# --- what governance reads ------------------------------------------------------------------
+
+
+def _undecided_items(session: Session) -> dict[int, int]:
+    """Undecided items per open campaign id."""
+    rows = session.execute(
+        select(CampaignItem.campaign_id, func.count(CampaignItem.id))
+        .join(ReviewCampaign, ReviewCampaign.id == CampaignItem.campaign_id)
+        .where(
+            ReviewCampaign.status == CampaignStatus.OPEN.value,
+            CampaignItem.decision.is_(None),
+        )
+        .group_by(CampaignItem.campaign_id)
+    ).all()
+    return {campaign_id: count for campaign_id, count in rows}
+
+
+def late_campaigns(session: Session, today: date) -> list[dict]:
+    """Open review campaigns whose deadline is before ``today``, oldest deadline first: one
+    ``{"title", "source": "access_campaign:<id>", ...}`` each, for a meeting's agenda.
+    Read-only."""
+    undecided = _undecided_items(session)
+    campaigns = session.scalars(
+        select(ReviewCampaign)
+        .where(ReviewCampaign.status == CampaignStatus.OPEN.value, ReviewCampaign.deadline < today)
+        .order_by(ReviewCampaign.deadline, ReviewCampaign.id)
+    )
+
+    def title(c: ReviewCampaign) -> str:
+        n = undecided.get(c.id, 0)
+        return (
+            f"Access review {c.name} is late: deadline {c.deadline.isoformat()}, "
+            f"{n} item{'s' if n != 1 else ''} undecided"
+        )
+
+    return [
+        {
+            "title": title(c),
+            "source": f"access_campaign:{c.id}",
+            "deadline": c.deadline.isoformat(),
+            "undecided_items": undecided.get(c.id, 0),
+        }
+        for c in campaigns
+    ]
+
+
+def review_status(session: Session, as_of: date) -> dict[str, int]:
+    """Where access reviews stand on ``as_of`` (deadlines and exception expiries judged on
+    that day; campaigns and items as they are stored now): the access section of a
+    governance report. Read-only."""
+    open_campaigns = session.scalar(
+        select(func.count(ReviewCampaign.id)).where(
+            ReviewCampaign.status == CampaignStatus.OPEN.value
+        )
+    )
+    late = session.scalar(
+        select(func.count(ReviewCampaign.id)).where(
+            ReviewCampaign.status == CampaignStatus.OPEN.value, ReviewCampaign.deadline < as_of
+        )
+    )
+    return {
+        "open_campaigns": open_campaigns or 0,
+        "late_campaigns": late or 0,
+        "undecided_items": sum(_undecided_items(session).values()),
+        "overdue_review_items": overdue_review_items(session, as_of),
+        "open_sod_exceptions": open_sod_exceptions(session, as_of),
+    }

@@ -169,7 +169,7 @@ def overdue_actions(ctx: Context) -> list[Draft]:
 def late_access_campaigns(ctx: Context) -> list[Draft]:
     """Review campaigns past their deadline (``app.access.service.late_campaigns``)."""
     reader = _optional_source("app.access.service", "late_campaigns")
-    if reader is None or not _has_tables(ctx.session, "access_review_campaigns"):
+    if reader is None or not _has_tables(ctx.session, "access_campaigns"):
         return []
     return [
         Draft("access_campaign", item["title"], item.get("source"))

@@ -5,8 +5,7 @@ Each function answers the points of one UTC day for every dimension its registry
 counting; Python only names the groups. ``recompute_day`` replaces the day's snapshots of every
 indicator in one transaction (delete, then insert), each stamped with ``computed_at``.
 
-Indicators whose source tables are not in this database yet (sprints, access rights) are
-skipped: no snapshot rather than a wrong zero.
+Access rights and sprints are read through their models (grants, requests, closed sprints).
 """
 
 from __future__ import annotations
@@ -16,10 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import (
-    Integer,
     and_,
     case,
-    column,
     delete,
     distinct,
     func,
@@ -27,22 +24,23 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    table,
 )
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import ColumnElement
 
+from app.access.lifecycle import UNDECIDED
+from app.access.models import AccessGrant, AccessRequest, AccessRequestRole, ErpRole
 from app.catalogue.models import Module
 from app.core.clock import utcnow
-from app.core.db import UTCDateTime
 from app.enhancements.models import Enhancement
 from app.incidents.models import Comment, Satisfaction, Ticket
 from app.indicators import registry
 from app.indicators.business_clock import business_seconds, ensure_spans, epoch
 from app.indicators.models import IndicatorRun, IndicatorSnapshot, dimension_of
 from app.indicators.registry import Dimension
+from app.sprints.lifecycle import SprintStatus
+from app.sprints.models import Sprint
 from app.usage.models import UsageDaily
 
 PRIORITY_NUMBERS = (1, 2, 3, 4, 5)
@@ -68,7 +66,6 @@ class Day:
     session: Session
     day: date
     module_ids: list[int]
-    _tables: dict[str, bool] = field(default_factory=dict)
     active: dict[int, dict[int | None, int]] = field(default_factory=dict)
 
     @property
@@ -82,15 +79,6 @@ class Day:
     def window_start(self, days: int) -> datetime:
         """The start of the ``days`` UTC days ending with this one."""
         return self.start - (days - 1) * DAY
-
-    def has_tables(self, *names: str) -> bool:
-        """Whether every table named exists in this database (asked once per day computed)."""
-        missing = [n for n in names if n not in self._tables]
-        if missing:
-            inspector = sa_inspect(self.session.connection())
-            for name in missing:
-                self._tables[name] = inspector.has_table(name)
-        return all(self._tables[n] for n in names)
 
 
 class Kind:
@@ -386,84 +374,57 @@ def tickets_per_100_mau(ctx: Day) -> list[Point]:
     return [_ratio(100.0 * opened.get(m, 0), monthly.get(m, 0), m) for m in _scopes(ctx)]
 
 
-# --- sources built by other domains, read by table name --------------------------------------
-# Read through lightweight table clauses so that this module does not depend on their models;
-# an indicator whose tables are missing is skipped.
-
-GRANTS = table(
-    "access_grants",
-    column("id", Integer),
-    column("user_id", Integer),
-    column("module_id", Integer),
-    column("granted_at", UTCDateTime()),
-    column("ended_at", UTCDateTime()),
-    column("first_used_at", UTCDateTime()),
-    column("dormant_since", UTCDateTime()),
-)
-REQUESTS = table(
-    "access_requests",
-    column("id", Integer),
-    column("created_at", UTCDateTime()),
-    column("decided_at", UTCDateTime()),
-)
-REQUEST_ROLES = table(
-    "access_request_roles", column("request_id", Integer), column("role_id", Integer)
-)
-ROLES = table("access_roles", column("id", Integer), column("module_id", Integer))
-SPRINTS = table(
-    "sprints",
-    column("id", Integer),
-    column("module_id", Integer),
-    column("closed_at", UTCDateTime()),
-    column("committed_points", Integer),
-    column("done_points", Integer),
-)
+# --- access rights: grants and requests ---------------------------------------------------
+# A grant holds from its provisioning (``provisioned_at``: active in the ERP; ``granted_at`` is
+# only its approval) until it ends; a request waits from submission until its decision
+# (approval, rejection or cancellation all stamp ``decided_at``).
 
 
 def _active_grants(ctx: Day) -> ColumnElement:
-    g = GRANTS.c
-    return and_(g.granted_at < ctx.end, or_(g.ended_at.is_(None), g.ended_at >= ctx.end))
+    g = AccessGrant
+    return and_(
+        g.provisioned_at.is_not(None),
+        g.provisioned_at < ctx.end,
+        or_(g.ended_at.is_(None), g.ended_at >= ctx.end),
+    )
 
 
 def _grant_counts(ctx: Day, count: ColumnElement, *where) -> dict[int | None, int]:
-    g = GRANTS.c
-    query = select(count).select_from(GRANTS).where(*where)
+    g = AccessGrant
+    query = select(count).select_from(g).where(*where)
     found: dict[int | None, int] = {None: ctx.session.scalar(query) or 0}
-    grouped = select(g.module_id, count).select_from(GRANTS).where(*where).group_by(g.module_id)
+    grouped = select(g.module_id, count).select_from(g).where(*where).group_by(g.module_id)
     for module_id, n in ctx.session.execute(grouped):
         found[module_id] = n
     return found
 
 
-def license_utilisation_ratio(ctx: Day) -> list[Point] | None:
-    if not ctx.has_tables("access_grants"):
-        return None
+def license_utilisation_ratio(ctx: Day) -> list[Point]:
     monthly = _active_accounts(ctx, 30)
-    holders = _grant_counts(ctx, func.count(distinct(GRANTS.c.user_id)), _active_grants(ctx))
+    holders = _grant_counts(ctx, func.count(distinct(AccessGrant.user_id)), _active_grants(ctx))
     return [_ratio(monthly.get(m, 0), holders.get(m, 0), m) for m in _scopes(ctx)]
 
 
-def activation_ratio(ctx: Day) -> list[Point] | None:
-    if not ctx.has_tables("access_grants"):
-        return None
-    g = GRANTS.c
+def activation_ratio(ctx: Day) -> list[Point]:
+    g = AccessGrant
     started = _within(
-        g.granted_at, ctx.window_start(30) - ACTIVATION_DAYS * DAY, ctx.end - ACTIVATION_DAYS * DAY
+        g.provisioned_at,
+        ctx.window_start(30) - ACTIVATION_DAYS * DAY,
+        ctx.end - ACTIVATION_DAYS * DAY,
     )
     used = and_(
         g.first_used_at.is_not(None),
         g.first_used_at < ctx.end,
-        epoch(g.first_used_at) - epoch(g.granted_at) <= ACTIVATION_DAYS * 86400,
+        epoch(g.first_used_at) - epoch(g.provisioned_at) <= ACTIVATION_DAYS * 86400,
     )
     total = _grant_counts(ctx, func.count(g.id), started)
     activated = _grant_counts(ctx, func.count(g.id), started, used)
     return [_ratio(activated.get(m, 0), total.get(m, 0), m) for m in _scopes(ctx)]
 
 
-def dormant_grants(ctx: Day) -> list[Point] | None:
-    if not ctx.has_tables("access_grants"):
-        return None
-    g = GRANTS.c
+def dormant_grants(ctx: Day) -> list[Point]:
+    # ``dormant_since`` is when the dormancy period ran out, as the dormant scan recorded it
+    g = AccessGrant
     counts = _grant_counts(
         ctx,
         func.count(g.id),
@@ -474,36 +435,39 @@ def dormant_grants(ctx: Day) -> list[Point] | None:
     return [Point(m, None, float(counts.get(m, 0)), float(counts.get(m, 0))) for m in _scopes(ctx)]
 
 
-def pending_access_requests(ctx: Day) -> list[Point] | None:
-    if not ctx.has_tables("access_requests", "access_request_roles", "access_roles"):
-        return None
-    r = REQUESTS.c
-    pending = and_(r.created_at < ctx.end, or_(r.decided_at.is_(None), r.decided_at >= ctx.end))
+def pending_access_requests(ctx: Day) -> list[Point]:
+    r = AccessRequest
+    undecided = and_(r.decided_at.is_(None), r.status.in_([s.value for s in UNDECIDED]))
+    pending = and_(r.created_at < ctx.end, or_(undecided, r.decided_at >= ctx.end))
     overall = ctx.session.scalar(select(func.count(r.id)).where(pending)) or 0
     counts: dict[int | None, int] = {None: overall}
     per_module = (
-        select(ROLES.c.module_id, func.count(distinct(r.id)))
-        .select_from(REQUESTS)
-        .join(REQUEST_ROLES, REQUEST_ROLES.c.request_id == r.id)
-        .join(ROLES, ROLES.c.id == REQUEST_ROLES.c.role_id)
+        select(ErpRole.module_id, func.count(distinct(r.id)))
+        .select_from(r)
+        .join(AccessRequestRole, AccessRequestRole.request_id == r.id)
+        .join(ErpRole, ErpRole.id == AccessRequestRole.role_id)
         .where(pending)
-        .group_by(ROLES.c.module_id)
+        .group_by(ErpRole.module_id)
     )
     for module_id, n in ctx.session.execute(per_module):
         counts[module_id] = n
     return [Point(m, None, float(counts.get(m, 0)), float(counts.get(m, 0))) for m in _scopes(ctx)]
 
 
+# --- sprints: velocity and predictability at close -----------------------------------------
+
+
 def _last_sprints(ctx: Day) -> Select:
     """Per module and overall, the three sprints closed last on or before the day, ranked."""
-    s = SPRINTS.c
+    s = Sprint
+    last_first = (s.closed_at.desc(), s.id.desc())
     return select(
         s.module_id,
         s.committed_points,
         s.done_points,
-        func.row_number().over(partition_by=s.module_id, order_by=s.closed_at.desc()).label("m"),
-        func.row_number().over(order_by=s.closed_at.desc()).label("o"),
-    ).where(s.closed_at.is_not(None), s.closed_at < ctx.end)
+        func.row_number().over(partition_by=s.module_id, order_by=last_first).label("m"),
+        func.row_number().over(order_by=last_first).label("o"),
+    ).where(s.status == SprintStatus.CLOSED.value, s.closed_at.is_not(None), s.closed_at < ctx.end)
 
 
 def _sprint_sums(ctx: Day) -> dict[int | None, tuple[float, float, int]]:
@@ -531,16 +495,12 @@ def _sprint_sums(ctx: Day) -> dict[int | None, tuple[float, float, int]]:
     return sums
 
 
-def velocity_points(ctx: Day) -> list[Point] | None:
-    if not ctx.has_tables("sprints"):
-        return None
+def velocity_points(ctx: Day) -> list[Point]:
     sums = _sprint_sums(ctx)
     return [_ratio(sums.get(m, (0, 0, 0))[0], sums.get(m, (0, 0, 0))[2], m) for m in _scopes(ctx)]
 
 
-def predictability_ratio(ctx: Day) -> list[Point] | None:
-    if not ctx.has_tables("sprints"):
-        return None
+def predictability_ratio(ctx: Day) -> list[Point]:
     sums = _sprint_sums(ctx)
     return [_ratio(sums.get(m, (0, 0, 0))[0], sums.get(m, (0, 0, 0))[1], m) for m in _scopes(ctx)]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -776,3 +776,51 @@ def ideal_line(sprint: Sprint, committed: int) -> list[tuple[date, float]]:
             left -= step
         day += timedelta(days=1)
     return points
+
+
+# --- what governance reads ------------------------------------------------------------------
+
+
+def _outcome(sprint: Sprint) -> dict[str, Any]:
+    scope = sprint.module.code if sprint.module is not None else "team"
+    committed = sprint.committed_points
+    share = f" ({100 * sprint.done_points / committed:.0f}%)" if committed else ""
+    title = (
+        f"Sprint {sprint.name} ({scope}) closed: {sprint.done_points} of "
+        f"{sprint.committed_points} committed points done{share}"
+    )
+    if sprint.carried_items:
+        plural = "s" if sprint.carried_items != 1 else ""
+        title += f", {sprint.carried_items} item{plural} carried over"
+    return {
+        "title": title,
+        "source": f"sprint:{sprint.id}",
+        "module": sprint.module.code if sprint.module is not None else None,
+        "closed_at": sprint.closed_at.isoformat() if sprint.closed_at else None,
+        "committed_points": sprint.committed_points,
+        "done_points": sprint.done_points,
+        "carried_items": sprint.carried_items,
+    }
+
+
+def _closed_outcomes(session: Session, *where) -> list[dict[str, Any]]:
+    stmt = (
+        select(Sprint)
+        .where(Sprint.status == SprintStatus.CLOSED, Sprint.closed_at.is_not(None), *where)
+        .order_by(Sprint.closed_at, Sprint.id)
+    )
+    return [_outcome(s) for s in session.scalars(stmt)]
+
+
+def outcomes_since(session: Session, since: datetime | None) -> list[dict[str, Any]]:
+    """Sprints closed after ``since`` (every closed sprint when None), oldest first: one
+    ``{"title", "source": "sprint:<id>", ...}`` each, for a meeting's agenda. Read-only."""
+    return _closed_outcomes(session, *([Sprint.closed_at > since] if since else []))
+
+
+def outcomes_between(session: Session, start: date, end: date) -> list[dict[str, Any]]:
+    """Sprints closed on the UTC days ``start`` to ``end`` (both included), oldest first, in
+    the shape of ``outcomes_since``: the sprints section of a governance report. Read-only."""
+    begin = datetime.combine(start, datetime.min.time(), UTC)
+    finish = datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC)
+    return _closed_outcomes(session, Sprint.closed_at >= begin, Sprint.closed_at < finish)
