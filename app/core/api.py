@@ -12,7 +12,7 @@ from app.core.audit import AuditEvent
 from app.core.db import db
 from app.core.pagination import SortKey, paginate
 from app.core.permissions import Permission, require
-from app.core.schemas import PageArgs, page_schema
+from app.core.schemas import Instant, PageArgs, page_schema
 
 blp = Blueprint("audit_api", __name__, description="The append-only audit log")
 
@@ -37,8 +37,8 @@ class AuditArgs(PageArgs):
     entity_id = fields.Str(validate=validate.Length(max=64))
     actor = fields.Str(validate=validate.Length(max=320), metadata={"description": "actor email"})
     action = fields.Str(validate=validate.Length(max=64))
-    since = fields.AwareDateTime()
-    until = fields.AwareDateTime()
+    since = Instant()
+    until = Instant()
 
 
 def audit_query(args: dict):

@@ -3,7 +3,21 @@ error body that every API error answers with (declared for every operation in Op
 
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, fields, validate
+from datetime import UTC, datetime
+
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+
+
+class Instant(fields.AwareDateTime):
+    """An instant given with its UTC offset, returned in UTC. Year 1 with a positive offset
+    or year 9999 with a negative one has no UTC equivalent: a 422, never an overflow later."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
+        instant = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return instant.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValidationError("Out of the range of dates.") from None
 
 
 class PageArgs(Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 from webargs.fields import DelimitedList
 
-from app.core.schemas import PageArgs
+from app.core.schemas import Instant, PageArgs
 from app.governance.actions import ActionStatus
 from app.governance.meetings import OUTCOMES
 from app.governance.pulse import AUDIENCES, MAX_QUESTIONS
@@ -100,7 +100,7 @@ class CommitteeCreateSchema(Schema):
         validate=validate.Length(max=100),
     )
     chair = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=320))
-    next_meeting_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    next_meeting_at = Instant(load_default=None, allow_none=True)
 
     class Meta:
         example = {
@@ -127,7 +127,7 @@ class CommitteePage(Schema):
 
 
 class MeetingCreateSchema(Schema):
-    scheduled_at = fields.AwareDateTime(required=True)
+    scheduled_at = Instant(required=True)
 
     class Meta:
         example = {"scheduled_at": "2026-12-08T09:00:00+00:00"}

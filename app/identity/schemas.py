@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.core.permissions import Role
-from app.core.schemas import PageArgs, page_schema
+from app.core.schemas import Instant, PageArgs, page_schema
 
 
 class TokenRequest(Schema):
@@ -60,7 +60,7 @@ class ApiTokenCreate(Schema):
         validate=validate.Length(min=1, max=32, error="Name at least one scope ('*': all)."),
         metadata={"description": "permissions the token is for; '*' keeps all the holder's"},
     )
-    expires_at = fields.AwareDateTime(
+    expires_at = Instant(
         allow_none=True,
         load_default=None,
         metadata={

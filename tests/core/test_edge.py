@@ -265,3 +265,17 @@ def test_an_ordinary_comment_still_goes_through(rita_api, ref):
     response = comment(rita_api, ref, "Still failing with “période close” — ½ the invoices.")
 
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "since=9999-12-31T23:59:59-14:00",  # later than the last UTC instant
+        "until=0001-01-01T00:00:00%2B14:00",  # earlier than the first one
+    ],
+)
+def test_an_instant_with_no_utc_equivalent_is_422(admin_api, query):
+    response = admin_api.get(f"/api/v1/audit-events?{query}")
+
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["code"] == "validation_error"
