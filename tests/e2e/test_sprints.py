@@ -54,6 +54,9 @@ def test_an_approved_request_goes_from_planning_to_the_release_notes(login_as):
     note.get_by_role("link", name="Release train 2030").click()
     chart = owner.get_by_test_id("burndown-chart")
     expect(chart).to_be_visible()
-    assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
+    # the image loads after the page: wait for it, then it must have drawn something
+    owner.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=chart.element_handle()
+    )
     expect(owner.get_by_test_id("burndown-table")).to_contain_text("5")
     assert violations == []

@@ -296,6 +296,7 @@ def test_requester_never_sees_internal_notes_nor_others_tickets(login_as, new_pa
     expect(requester.get_by_role("link", name="Back to home")).to_be_visible()
 
     main_nav(requester).get_by_role("link", name="My tickets").click()
+    requester.get_by_role("link", name="Search and filter my tickets").click()
     requester.get_by_label("Search").fill(admin_title)
     requester.get_by_role("button", name="Filter").click()
     expect(requester.get_by_role("cell", name="No tickets here.")).to_be_visible()
