@@ -66,12 +66,22 @@ from app.core.db import db
 from app.core.errors import NotFound
 from app.core.etag import check_if_match, etag_for
 from app.core.pagination import SortKey, paginate
-from app.core.permissions import Permission, module_scope, require, require_any
+from app.core.permissions import Permission, guard_writes, module_scope, require, require_any
 from app.core.schemas import PageArgs
 from app.identity.auth import current_actor
 from app.identity.models import User
 
 blp = Blueprint("access_api", __name__, description="ERP access rights (ACC-...)")
+guard_writes(
+    blp,
+    (
+        Permission.ACCESS_REQUEST,
+        Permission.ACCESS_APPROVE,
+        Permission.ACCESS_REVIEW,
+        Permission.ACCESS_MANAGE,
+        Permission.ACCESS_PROVISION,
+    ),
+)
 
 
 def blueprints() -> list[Blueprint]:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.core.errors import InsufficientScope, PermissionDenied
 
@@ -288,3 +288,23 @@ def module_scope(actor: Principal | None, permission: Permission) -> set[int] | 
                 return None
             modules.add(scope)
     return modules
+
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def guard_writes(blueprint: Any, permissions: Iterable[Permission]) -> None:
+    """Refuse every write through ``blueprint`` (403) to whoever holds none of
+    ``permissions``, before the body is read or the object looked up: a read-only role gets
+    the same answer whatever it sends. Each operation still checks its own permission."""
+    wanted = tuple(permissions)
+
+    def _writers_only() -> None:
+        from flask import request
+
+        from app.core.actor import current_actor
+
+        if request.method in WRITE_METHODS:
+            require_any(current_actor(), wanted)
+
+    blueprint.before_request(_writers_only)

@@ -14,7 +14,7 @@ from app.core.clock import utcnow
 from app.core.db import db
 from app.core.errors import NotFound
 from app.core.etag import check_if_match, etag_for
-from app.core.permissions import Permission, require
+from app.core.permissions import Permission, guard_writes, require
 from app.core.schemas import PageArgs
 from app.governance import actions, budget, export, meetings, pulse, report, risks, service
 from app.governance.models import ActionItem, Committee, Meeting, Objective, PulseSurvey, Risk
@@ -61,6 +61,17 @@ blp = Blueprint("governance_api", __name__, description="Governance: the steerin
 
 def blueprints() -> list[Blueprint]:
     return [blp]
+
+
+guard_writes(
+    blp,
+    (
+        Permission.GOVERNANCE_MANAGE,
+        Permission.GOVERNANCE_ACTION_OWN,
+        Permission.PULSE_ANSWER,
+        Permission.PULSE_MANAGE,
+    ),
+)
 
 
 def _today() -> date:

@@ -13,7 +13,7 @@ from app.core.db import db
 from app.core.errors import NotFound, ValidationFailed
 from app.core.etag import check_if_match
 from app.core.pagination import decode_cursor, encode_cursor
-from app.core.permissions import Permission, require
+from app.core.permissions import Permission, guard_writes, require
 from app.identity.auth import current_actor
 from app.indicators import registry, service
 from app.indicators.schemas import (
@@ -27,6 +27,7 @@ from app.indicators.schemas import (
 )
 
 blp = Blueprint("indicators_api", __name__, description="Indicators, their series and targets")
+guard_writes(blp, (Permission.INDICATOR_MANAGE,))
 
 
 def blueprints() -> list[Blueprint]:

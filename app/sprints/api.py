@@ -13,7 +13,7 @@ from app.core.db import db
 from app.core.errors import ValidationFailed
 from app.core.etag import check_if_match, etag_for
 from app.core.pagination import SortKey, paginate
-from app.core.permissions import Permission, require
+from app.core.permissions import Permission, guard_writes, require
 from app.core.schemas import PageArgs
 from app.identity.auth import current_actor
 from app.sprints import releases, service, tasks
@@ -48,6 +48,7 @@ from app.sprints.schemas import (
 )
 
 blp = Blueprint("sprints_api", __name__, description="Sprints, tasks and release notes")
+guard_writes(blp, (Permission.SPRINT_MANAGE,))
 
 
 def blueprints() -> list[Blueprint]:
