@@ -5,26 +5,12 @@ months, and an indicator's trend line. Each chart is returned as a ``data:`` URI
 
 from __future__ import annotations
 
-import base64
-
 import pygal
-from pygal.style import Style
 
-_STYLE = Style(
-    background="white",
-    plot_background="white",
-    foreground="#333",
-    foreground_strong="#111",
-    foreground_subtle="#888",
-    colors=("#7a8fa6", "#1f5f99", "#c0392b"),
-    font_family="sans-serif",
-)
+from app.core.charts import chart_style, data_uri
+
+_STYLE = chart_style("#7a8fa6", "#1f5f99", "#c0392b")
 MONTH_LABELS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-
-def _data_uri(chart: pygal.graph.graph.Graph) -> str:
-    svg = chart.render(is_unicode=False)
-    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
 
 
 def budget_chart(months: list[dict], title: str) -> str:
@@ -42,7 +28,7 @@ def budget_chart(months: list[dict], title: str) -> str:
     chart.x_labels = MONTH_LABELS
     chart.add("Planned", [float(m["planned"]) for m in months])
     chart.add("Actual", [None if m["actual"] is None else float(m["actual"]) for m in months])
-    return _data_uri(chart)
+    return data_uri(chart)
 
 
 def trend_chart(values: list[float | None], title: str) -> str:
@@ -61,4 +47,4 @@ def trend_chart(values: list[float | None], title: str) -> str:
         title=None,
     )
     chart.add(title, values or [None])
-    return _data_uri(chart)
+    return data_uri(chart)

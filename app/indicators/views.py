@@ -17,10 +17,10 @@ import pygal
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from pygal.style import Style
 
 from app.catalogue.service import module_refs
 from app.core import forms
+from app.core.charts import chart_style, svg_response
 from app.core.clock import utcnow
 from app.core.db import db
 from app.core.errors import NotFound, PreconditionRequired, StaleWrite, StewardError
@@ -199,15 +199,7 @@ def family_page(family: str):
     )
 
 
-_CHART_STYLE = Style(
-    background="white",
-    plot_background="white",
-    foreground="#333",
-    foreground_strong="#111",
-    foreground_subtle="#888",
-    colors=("#2563eb", "#dc2626", "#16a34a", "#9333ea"),
-    font_family="sans-serif",
-)
+_CHART_STYLE = chart_style("#2563eb", "#dc2626", "#16a34a", "#9333ea")
 
 
 @blueprint.route("/indicators/chart.svg")
@@ -239,11 +231,7 @@ def chart_svg():
             label,
             [None if values[key].get(d) is None else values[key][d] * scale for d in day_list],
         )
-    response = Response(chart.render(), mimetype="image/svg+xml")
-    # the drawing styles itself inline and runs nothing; this policy covers it alone
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
-    response.headers["Cache-Control"] = "private, max-age=60"
-    return response
+    return svg_response(chart, cache_control="private, max-age=60")
 
 
 @blueprint.route("/indicators/series.csv")
