@@ -40,6 +40,8 @@ from app.core.clock import utcnow
 from app.core.db import Base, db
 from app.core.errors import (
     PermissionDenied,
+    PreconditionRequired,
+    StaleWrite,
     StewardError,
     error_response,
     http_error_body,
@@ -260,6 +262,31 @@ def accepted(target: str, message: str | None = None, *, page: str | None = None
     if message:
         flash(message, "success")
     return redirect(target, 303)
+
+
+def commit_change(
+    work: Callable[[], Any],
+    *,
+    target: str,
+    stale: str | None = None,
+    page: str | None = None,
+) -> Response:
+    """Run ``work()`` (it returns the message to show), commit, and answer the form (PRG): go
+    to ``target`` saying so, or, on a refusal, roll back and bring the form back with why and
+    what was typed. A stale write is told with ``stale`` when given ("someone changed it").
+    """
+    try:
+        message = work()
+        db.session.commit()
+    except (StaleWrite, PreconditionRequired) as exc:
+        db.session.rollback()
+        if stale is None:
+            return refuse(exc, page=page)
+        return refuse(message=str(stale), errors={}, form="", page=page)
+    except StewardError as exc:
+        db.session.rollback()
+        return refuse(exc, page=page)
+    return accepted(target, None if message is None else str(message), page=page)
 
 
 def check_form_version(kind: str, key: object, current: int) -> None:

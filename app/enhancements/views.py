@@ -25,7 +25,7 @@ from app.catalogue.service import list_modules, module_refs
 from app.core import forms
 from app.core.db import db
 from app.core.edge import whole_number
-from app.core.errors import PreconditionRequired, StaleWrite, StewardError, ValidationFailed
+from app.core.errors import StewardError, ValidationFailed
 from app.core.navigation import EntityPage, NavItem, add_entity_page, add_nav
 from app.core.permissions import Permission, can, module_scope, require
 from app.enhancements import conversation, governance, queries, service
@@ -235,17 +235,10 @@ def _act_on(ref: str, change: Callable[[Any, Any], str], target: str | None = No
     """Run ``change(actor, enhancement)``, commit, and go back to the form's page either way."""
     actor = current_actor()
     enhancement = service.get_enhancement(db.session, actor, ref)
-    try:
-        message = change(actor, enhancement)
-        db.session.commit()
-    except (StaleWrite, PreconditionRequired):
-        db.session.rollback()
-        return forms.refuse(message=str(STALE), errors={}, form="")
-    except StewardError as exc:
-        db.session.rollback()
-        return forms.refuse(exc)
-    return forms.accepted(
-        target or url_for("enhancements.request_page", ref=enhancement.ref), message
+    return forms.commit_change(
+        lambda: change(actor, enhancement),
+        target=target or url_for("enhancements.request_page", ref=enhancement.ref),
+        stale=STALE,
     )
 
 

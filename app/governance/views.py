@@ -25,9 +25,6 @@ from app.core.clock import utcnow
 from app.core.db import db
 from app.core.edge import whole_number
 from app.core.errors import (
-    PreconditionRequired,
-    StaleWrite,
-    StewardError,
     ValidationFailed,
 )
 from app.core.navigation import (
@@ -159,23 +156,14 @@ add_home_panel(
 def _change(page_url: Callable[[], str], work: Callable[[Any], str]) -> Response:
     """Run ``work(actor)``, commit, and go back to the page either way (PRG)."""
     actor = current_actor()
-    try:
-        message = work(actor)
-        db.session.commit()
-    except (StaleWrite, PreconditionRequired):
-        db.session.rollback()
-        return forms.refuse(
-            message=_(
-                "Someone changed this meanwhile, so your change was not saved. Check the "
-                "page as it is now and make your change again."
-            ),
-            errors={},
-            form="",
-        )
-    except StewardError as exc:
-        db.session.rollback()
-        return forms.refuse(exc)
-    return forms.accepted(page_url(), message)
+    return forms.commit_change(
+        lambda: work(actor),
+        target=page_url(),
+        stale=_(
+            "Someone changed this meanwhile, so your change was not saved. Check the "
+            "page as it is now and make your change again."
+        ),
+    )
 
 
 def _text(name: str) -> str:

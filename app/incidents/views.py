@@ -607,16 +607,11 @@ def _act_on(ref: str, change) -> Any:
     """Run ``change(actor, ticket)``, commit, and come back to the ticket page either way."""
     actor = current_actor()
     ticket = service.get_ticket(db.session, actor, ref)
-    try:
-        message = change(actor, ticket)
-        db.session.commit()
-    except (StaleWrite, PreconditionRequired):
-        db.session.rollback()
-        return forms.refuse(message=str(STALE_TICKET), errors={}, form="")
-    except StewardError as exc:
-        db.session.rollback()
-        return forms.refuse(exc)
-    return forms.accepted(url_for("incidents.ticket_page", ref=ticket.ref), message)
+    return forms.commit_change(
+        lambda: change(actor, ticket),
+        target=url_for("incidents.ticket_page", ref=ticket.ref),
+        stale=STALE_TICKET,
+    )
 
 
 def _form_params(*names: str) -> dict[str, str]:

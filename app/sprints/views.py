@@ -307,13 +307,7 @@ def _act(sprint_id: int, change, back: str = "sprints.sprint_page") -> Response:
     # a form may ask to come back to the page it sits on (the board, planning, the sprint)
     page = request.form.get("back")
     target = url_for(page if page in PAGES else back, sprint_id=sprint.id)
-    try:
-        message = change(actor, sprint)
-        db.session.commit()
-    except StewardError as exc:
-        db.session.rollback()
-        return forms.refuse(exc, page=target)
-    return forms.accepted(target, str(message), page=target)
+    return forms.commit_change(lambda: change(actor, sprint), target=target, page=target)
 
 
 PAGES = ("sprints.sprint_page", "sprints.planning", "sprints.board")
