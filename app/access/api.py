@@ -26,24 +26,24 @@ from app.access.schemas import (
     BulkRevokeResultSchema,
     BulkRevokeSchema,
     CampaignCreateSchema,
+    CampaignItemPage,
+    CampaignItemSchema,
     CampaignPage,
     CampaignSchema,
-    DecisionSchema,
+    CatalogueImportSchema,
     ErpRolePage,
     ErpRoleSchema,
     ExceptionCreateSchema,
     GrantListArgs,
     GrantPage,
     GrantSchema,
-    ImportResultSchema,
     ImportSchema,
     ItemListArgs,
-    ItemPage,
-    ItemSchema,
     RequestCreateSchema,
     RequestListArgs,
     RequestPage,
     RequestSchema,
+    ReviewDecisionSchema,
     RevokeSchema,
     RoleCreateSchema,
     RoleListArgs,
@@ -232,7 +232,7 @@ def _import(kind: str, body: dict):
 @blp.route("/access/imports/roles")
 class RoleImport(MethodView):
     @blp.arguments(ImportSchema, example=ImportSchema.Meta.example)
-    @blp.response(200, ImportResultSchema)
+    @blp.response(200, CatalogueImportSchema)
     def post(self, body: dict):
         """Import roles from CSV (module,code,name,sensitivity,description): preview, or apply.
 
@@ -245,7 +245,7 @@ class RoleImport(MethodView):
 @blp.route("/access/imports/sod-rules")
 class SodRuleImport(MethodView):
     @blp.arguments(ImportSchema)
-    @blp.response(200, ImportResultSchema)
+    @blp.response(200, CatalogueImportSchema)
     def post(self, body: dict):
         """Import SoD rules from CSV (roles separated by '|',severity,description)."""
         return _import("sod_rules", body)
@@ -494,7 +494,7 @@ class CampaignView(MethodView):
 @blp.route("/access/campaigns/<int:campaign_id>/items")
 class CampaignItems(MethodView):
     @blp.arguments(ItemListArgs, location="query")
-    @blp.response(200, ItemPage)
+    @blp.response(200, CampaignItemPage)
     def get(self, args: dict, campaign_id: int):
         """The items: holder, role, sensitivity, when, why and by whom it was granted, last use."""
         actor = _campaign_reader()
@@ -518,8 +518,8 @@ class CampaignItems(MethodView):
 
 @blp.route("/access/campaigns/<int:campaign_id>/items/<int:item_id>/decision")
 class CampaignItemDecision(MethodView):
-    @blp.arguments(DecisionSchema)
-    @blp.response(200, ItemSchema)
+    @blp.arguments(ReviewDecisionSchema)
+    @blp.response(200, CampaignItemSchema)
     def post(self, body: dict, campaign_id: int, item_id: int):
         """Certify or revoke one item (a comment is required to revoke)."""
         actor = _campaign_reader()

@@ -135,7 +135,7 @@ class ImportLineError(Schema):
     message = fields.Str()
 
 
-class ImportResultSchema(Schema):
+class CatalogueImportSchema(Schema):
     kind = fields.Str()
     applied = fields.Bool()
     created = fields.Int()
@@ -328,7 +328,7 @@ class CampaignSchema(Schema):
 CampaignPage = page_schema(CampaignSchema)
 
 
-class ItemSchema(Schema):
+class CampaignItemSchema(Schema):
     id = fields.Int()
     grant = fields.Int()
     user = fields.Str()
@@ -348,7 +348,7 @@ class ItemSchema(Schema):
     applied_at = fields.DateTime(allow_none=True)
 
 
-ItemPage = page_schema(ItemSchema)
+CampaignItemPage = page_schema(CampaignItemSchema)
 
 
 class ItemListArgs(PageArgs):
@@ -356,12 +356,12 @@ class ItemListArgs(PageArgs):
     mine = fields.Bool(metadata={"description": "only the items I review"})
 
 
-class DecisionSchema(Schema):
+class ReviewDecisionSchema(Schema):
     decision = fields.Str(required=True, validate=validate.OneOf(ITEM_DECISIONS))
     comment = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=5000))
 
 
-class BulkDecisionSchema(DecisionSchema):
+class BulkDecisionSchema(ReviewDecisionSchema):
     items = fields.List(
         fields.Int(validate=validate.Range(min=1, max=2**31 - 1)),
         required=True,

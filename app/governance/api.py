@@ -24,6 +24,7 @@ from app.governance.schemas import (
     ActionPage,
     ActionPatchSchema,
     ActionSchema,
+    ActualsImportSchema,
     AgendaOrderSchema,
     AgendaPointCreateSchema,
     BudgetActualSchema,
@@ -33,7 +34,6 @@ from app.governance.schemas import (
     CommitteeCreateSchema,
     CommitteePage,
     CommitteeSchema,
-    ImportResultSchema,
     MeetingCreateSchema,
     MeetingPage,
     MeetingSchema,
@@ -587,7 +587,7 @@ class BudgetActuals(MethodView):
 @blp.route("/budget/<int:year>/actuals/import")
 class BudgetImport(MethodView):
     @blp.arguments(BudgetImportSchema)
-    @blp.response(200, ImportResultSchema)
+    @blp.response(200, ActualsImportSchema)
     def post(self, body: dict, year: int):
         """Import actuals from CSV (``category,month,amount``); all lines or none."""
         count = budget.import_actuals(db.session, current_actor(), _year(year), body["csv"])

@@ -164,7 +164,7 @@ class DecisionInSchema(Schema):
     point = fields.Int(load_default=None, allow_none=True, metadata={"description": "point id"})
 
 
-class DecisionSchema(Schema):
+class MeetingDecisionSchema(Schema):
     id = fields.Int()
     text = fields.Str()
     enhancement = fields.Str(allow_none=True)
@@ -226,7 +226,7 @@ class MeetingSchema(Schema):
     agenda = fields.List(fields.Nested(AgendaPointSchema))
     attendees = fields.List(fields.Str())
     notes = fields.Str(allow_none=True)
-    decisions = fields.List(fields.Nested(DecisionSchema))
+    decisions = fields.List(fields.Nested(MeetingDecisionSchema))
     actions = fields.List(fields.Int(), metadata={"description": "ids of its action items"})
     versions = fields.List(fields.Nested(MinutesVersionSchema))
     published_at = fields.DateTime(allow_none=True)
@@ -429,7 +429,7 @@ class BudgetImportSchema(Schema):
     )
 
 
-class ImportResultSchema(Schema):
+class ActualsImportSchema(Schema):
     imported = fields.Int()
 
 

@@ -24,12 +24,12 @@ from app.sprints.schemas import (
     CriticalPathSchema,
     ItemCreateSchema,
     ItemPage,
-    ItemSchema,
     ItemTransitionSchema,
     ReleaseNotePage,
     ReleaseNotesArgs,
     ReleaseResultSchema,
     SprintCreateSchema,
+    SprintItemSchema,
     SprintListArgs,
     SprintPage,
     SprintPatchSchema,
@@ -187,7 +187,7 @@ class SprintItems(MethodView):
         return {"items": items, "next_cursor": page.next_cursor}
 
     @blp.arguments(ItemCreateSchema, example=ItemCreateSchema.Meta.example)
-    @blp.response(201, ItemSchema)
+    @blp.response(201, SprintItemSchema)
     def post(self, body: dict, sprint_id: int):
         """Plan an approved request or a ticket needing a fix; `over_committed` warns when the
         sprint's points pass its capacity. After start, recorded as scope change."""
@@ -207,13 +207,13 @@ def _item(sprint_id: int, item_id: int, *, for_update: bool = False):
 
 @blp.route("/sprints/<int:sprint_id>/items/<int:item_id>")
 class SprintItemResource(MethodView):
-    @blp.response(200, ItemSchema)
+    @blp.response(200, SprintItemSchema)
     def get(self, sprint_id: int, item_id: int):
         """One item of the sprint."""
         actor, sprint, item = _item(sprint_id, item_id)
         return item_to_dict(actor, sprint, item, service.over_committed(db.session, sprint))
 
-    @blp.response(200, ItemSchema)
+    @blp.response(200, SprintItemSchema)
     def delete(self, sprint_id: int, item_id: int):
         """Take an unfinished item out (its request goes back to `approved`); after start,
         recorded as scope change. The item stays listed with `removed_at`."""
@@ -226,7 +226,7 @@ class SprintItemResource(MethodView):
 @blp.route("/sprints/<int:sprint_id>/items/<int:item_id>/transitions")
 class SprintItemTransitions(MethodView):
     @blp.arguments(ItemTransitionSchema)
-    @blp.response(200, ItemSchema)
+    @blp.response(200, SprintItemSchema)
     @blp.alt_response(409, description="Not allowed now; the body lists `allowed` actions")
     def post(self, body: dict, sprint_id: int, item_id: int):
         """Start, finish (`done`) or `release` an item; releasing writes its release note."""

@@ -168,7 +168,7 @@ class SprintPage(Schema):
     next_cursor = fields.Str(allow_none=True)
 
 
-class ItemSchema(Schema):
+class SprintItemSchema(Schema):
     id = fields.Int()
     sprint = fields.Int()
     ref = fields.Str(metadata={"example": "ENH-000001"})
@@ -193,7 +193,7 @@ class ItemSchema(Schema):
 
 
 class ItemPage(Schema):
-    items = fields.List(fields.Nested(ItemSchema))
+    items = fields.List(fields.Nested(SprintItemSchema))
     next_cursor = fields.Str(allow_none=True)
 
 
