@@ -267,13 +267,14 @@ def accepted(target: str, message: str | None = None, *, page: str | None = None
 def commit_change(
     work: Callable[[], Any],
     *,
-    target: str,
+    target: str | Callable[[], str],
     stale: str | None = None,
     page: str | None = None,
 ) -> Response:
     """Run ``work()`` (it returns the message to show), commit, and answer the form (PRG): go
-    to ``target`` saying so, or, on a refusal, roll back and bring the form back with why and
-    what was typed. A stale write is told with ``stale`` when given ("someone changed it").
+    to ``target`` saying so (a callable target is asked after the work, e.g. for what it
+    created), or, on a refusal, roll back and bring the form back with why and what was typed.
+    A stale write is told with ``stale`` when given ("someone changed it").
     """
     try:
         message = work()
@@ -286,7 +287,8 @@ def commit_change(
     except StewardError as exc:
         db.session.rollback()
         return refuse(exc, page=page)
-    return accepted(target, None if message is None else str(message), page=page)
+    where = target() if callable(target) else target
+    return accepted(where, None if message is None else str(message), page=page)
 
 
 def check_form_version(kind: str, key: object, current: int) -> None:

@@ -158,7 +158,7 @@ def _change(page_url: Callable[[], str], work: Callable[[Any], str]) -> Response
     actor = current_actor()
     return forms.commit_change(
         lambda: work(actor),
-        target=page_url(),
+        target=page_url,
         stale=_(
             "Someone changed this meanwhile, so your change was not saved. Check the "
             "page as it is now and make your change again."
@@ -316,8 +316,8 @@ def meeting_page(meeting_id: int):
     for point in meeting.points:
         if point.source and point.source.startswith("enhancement:"):
             ref = point.source.split(":", 1)[1]
-            number = ref.removeprefix("ENH-")
-            found = db.session.get(Enhancement, int(number)) if number.isdigit() else None
+            number = whole_number(ref.removeprefix("ENH-"))
+            found = db.session.get(Enhancement, number) if number else None
             if found is not None and found.status == "under_review":
                 pending[point.id] = found
     return render_template(

@@ -74,6 +74,19 @@ def test_the_auditor_cannot_post_to_a_meeting(signed_in, auditor, steering, db_s
     assert meeting.status == "draft"
 
 
+def test_the_chair_schedules_a_meeting_and_lands_on_its_agenda(signed_in, chair, steering):
+    browser = signed_in(chair)
+
+    scheduled = browser.post(
+        f"/governance/committees/{steering.id}/meetings", data={"day": "2026-12-08"}
+    )
+
+    assert scheduled.status_code == 303
+    assert re.search(r"/governance/meetings/\d+$", scheduled.headers["Location"])
+    page = browser.get(scheduled.headers["Location"]).get_data(as_text=True)
+    assert "its agenda was drafted from the data" in page
+
+
 def test_the_chair_records_an_action_and_publishes_from_the_meeting_page(
     signed_in, chair, owner, steering, db_session
 ):
