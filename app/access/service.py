@@ -28,6 +28,7 @@ from app.access.models import (
     SodException,
 )
 from app.catalogue.models import Module
+from app.core.edge import whole_number
 from app.core.errors import NotFound, ValidationFailed
 from app.core.permissions import Permission, can, module_scope
 from app.identity.models import User
@@ -78,10 +79,10 @@ def may_see_request(actor: User, request: AccessRequest) -> bool:
 
 def get_request(session: Session, actor: User, ref: str) -> AccessRequest:
     """The request ``ACC-000123`` if ``actor`` may see it, else 404 (existence is not told)."""
-    number = ref.upper().removeprefix("ACC-")
-    if not number.isdigit() or len(number) > 9:
+    number = whole_number(ref.upper().removeprefix("ACC-"))
+    if not number:
         raise NotFound("No such access request.")
-    request = session.get(AccessRequest, int(number))
+    request = session.get(AccessRequest, number)
     if request is None or not may_see_request(actor, request):
         raise NotFound("No such access request.")
     return request

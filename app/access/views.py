@@ -34,6 +34,7 @@ from app.access.schemas import item_to_dict
 from app.catalogue.models import Module
 from app.core import forms
 from app.core.db import db
+from app.core.edge import whole_number
 from app.core.errors import StewardError, ValidationFailed
 from app.core.navigation import EntityPage, NavItem, add_entity_page, add_nav
 from app.core.pagination import SortKey, paginate
@@ -339,7 +340,7 @@ def grants_page():
         return _confirm_provisioning(actor, request.form["provision"])
     if request.method == "POST":
         try:
-            ids = [int(i) for i in request.form.getlist("grant") if i.isdigit() and len(i) < 10]
+            ids = _ticked("grant")
             if not ids:
                 raise ValidationFailed(
                     _("Tick the grants to revoke."), errors={"grant": [_("None ticked.")]}
@@ -372,11 +373,14 @@ def grants_page():
     )
 
 
+def _ticked(field: str) -> list[int]:
+    """The ids of the ticked boxes named ``field`` (anything that is not an id is ignored)."""
+    return [n for n in map(whole_number, request.form.getlist(field)) if n]
+
+
 def _confirm_provisioning(actor: User, raw_id: str):
     try:
-        grant = service.get_grant(
-            db.session, actor, int(raw_id) if raw_id.isdigit() and len(raw_id) < 10 else 0
-        )
+        grant = service.get_grant(db.session, actor, whole_number(raw_id) or 0)
         grants.provision(db.session, actor, grant)
         db.session.commit()
     except StewardError as exc:
@@ -536,7 +540,7 @@ def _act_on_campaign(actor: User, campaign: ReviewCampaign):
             campaigns.close_campaign(db.session, actor, campaign)
             message = _("The review is closed; revocations are applied.")
         else:
-            ids = [int(i) for i in request.form.getlist("item") if i.isdigit() and len(i) < 10]
+            ids = _ticked("item")
             if not ids:
                 raise ValidationFailed(
                     _("Tick the items to decide."), errors={"item": [_("None ticked.")]}

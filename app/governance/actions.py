@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.core import audit
 from app.core.clock import utcnow
+from app.core.edge import whole_number
 from app.core.errors import NotFound, PermissionDenied
 from app.core.pagination import Page, SortKey, paginate
 from app.core.permissions import Permission, can, require, require_any
@@ -44,13 +45,14 @@ def check_source(session: Session, source: str | None) -> str | None:
         return None
     kind, _, raw_id = source.partition(":")
     model = SOURCE_KINDS.get(kind)
-    if model is None or not raw_id.isdigit() or len(raw_id) > 12:
+    number = whole_number(raw_id)
+    if model is None or number is None:
         raise invalid(
             "source", "Name a source as meeting:<id>, point:<id>, risk:<id> or objective:<id>."
         )
-    if session.get(model, int(raw_id)) is None:
+    if session.get(model, number) is None:
         raise invalid("source", f"No {kind} {raw_id}.")
-    return f"{kind}:{int(raw_id)}"
+    return f"{kind}:{number}"
 
 
 def create_action(

@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from app.core import audit
 from app.core.clock import utcnow
+from app.core.edge import whole_number
 from app.core.errors import ValidationFailed
 from app.core.permissions import Permission, require
 from app.governance.models import BudgetMonth, BudgetPlan
@@ -53,10 +54,10 @@ def money(value: object, field_name: str) -> Decimal:
 
 
 def month_number(value: str | int, field_name: str = "month") -> int:
-    text = str(value)
-    if not text.isdigit() or not 1 <= int(text) <= 12:
+    month = whole_number(str(value))
+    if month is None or not 1 <= month <= 12:
         raise invalid(field_name, "A month from 01 to 12.")
-    return int(text)
+    return month
 
 
 def get_plan(session: Session, year: int, category: str) -> BudgetPlan | None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from app.core import audit
 from app.core.clock import utcnow
+from app.core.edge import whole_number
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import Page, SortKey, paginate
 from app.core.permissions import Permission, require
@@ -180,8 +181,8 @@ def _point(meeting: Meeting, point_id: int | None) -> AgendaPoint:
 
 
 def _enhancement(session: Session, ref: str) -> Enhancement:
-    number = ref.upper().removeprefix("ENH-")
-    found = session.get(Enhancement, int(number)) if number.isdigit() and len(number) < 10 else None
+    number = whole_number(ref.upper().removeprefix("ENH-"))
+    found = session.get(Enhancement, number) if number else None
     if found is None:
         raise invalid("decisions", f"No enhancement request '{ref}'.")
     return found

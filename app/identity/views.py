@@ -17,6 +17,7 @@ from app.catalogue.service import module_refs
 from app.core import forms
 from app.core.clock import utcnow
 from app.core.db import db
+from app.core.edge import whole_number
 from app.core.errors import (
     PreconditionRequired,
     StaleWrite,
@@ -464,7 +465,7 @@ def _issue_token(actor: User):
     if not email or len(email) > 320:
         errors["user"] = [_("The email of the person or service account.")]
     days_text = (form.get("days") or "").strip()
-    if days_text and not days_text.isdigit():
+    if days_text and whole_number(days_text) is None:
         errors["days"] = [_("A whole number of days.")]
     if errors:
         return forms.refuse(message=_("No token was issued."), errors=errors)

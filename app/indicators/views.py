@@ -23,6 +23,7 @@ from app.core import forms
 from app.core.charts import chart_style, svg_response
 from app.core.clock import utcnow
 from app.core.db import db
+from app.core.edge import whole_number
 from app.core.errors import NotFound, PreconditionRequired, StaleWrite, StewardError
 from app.core.navigation import NavItem, add_nav
 from app.core.permissions import Permission, can, require
@@ -90,8 +91,8 @@ DASHBOARDS: dict[str, tuple[object, tuple[Chart, ...]]] = {
 
 
 def _period() -> int:
-    raw = request.args.get("days", "90")
-    return int(raw) if raw.isdigit() and int(raw) in PERIODS else 90
+    days = whole_number(request.args.get("days"))
+    return days if days in PERIODS else 90
 
 
 def _module() -> tuple[int | None, str | None]:
