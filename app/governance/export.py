@@ -7,6 +7,7 @@ so the PDF holds exactly the report's text.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 from flask import render_template
 from sqlalchemy import select
@@ -44,7 +45,13 @@ def html(report: dict, sparklines: dict[str, str] | None = None) -> str:
     return render_template("governance/report_pdf.html", report=report, sparklines=sparklines or {})
 
 
-def pdf(report: dict, sparklines: dict[str, str] | None = None) -> bytes:
-    from weasyprint import HTML
+PDF_STYLESHEET = Path(__file__).resolve().parent.parent / "static" / "report_pdf.css"
 
-    return HTML(string=html(report, sparklines)).write_pdf()
+
+def pdf(report: dict, sparklines: dict[str, str] | None = None) -> bytes:
+    """The report printed to A4; its stylesheet is a file, as no template holds inline style."""
+    from weasyprint import CSS, HTML
+
+    return HTML(string=html(report, sparklines)).write_pdf(
+        stylesheets=[CSS(filename=PDF_STYLESHEET)]
+    )
