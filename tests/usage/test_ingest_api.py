@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from app.identity.models import ApiToken
 from app.usage import service
 from app.usage.models import UsageDaily, UsageEvent
 from tests.usage.conftest import event, send
@@ -159,10 +160,29 @@ def test_an_admin_may_send_events(as_, admin, modules):
     assert response.get_json()["accepted"] == 1
 
 
-def test_a_persons_token_with_the_ingest_scope_grants_nothing(as_, make_user, modules, db_session):
+def test_a_person_cannot_be_given_the_ingest_scope(as_, admin, make_user):
     person = make_user("requester")
 
-    response = send(as_(person, scopes=["usage:ingest"]), [event(1)])
+    minted = as_(admin).post(
+        "/api/v1/tokens",
+        json={"user": person.email, "name": "feed", "scopes": ["usage:ingest"]},
+    )
+
+    assert minted.status_code == 422
+    assert "usage:ingest" in minted.get_json()["errors"]["scopes"][0]
+
+
+def test_a_persons_token_holding_the_ingest_scope_grants_nothing(
+    as_, make_user, modules, db_session
+):
+    """A token stored with the scope before the rule existed still feeds nothing."""
+    person = make_user("requester")
+    client = as_(person, scopes=["ticket:view_own"])
+    token = db_session.scalars(select(ApiToken).where(ApiToken.user_id == person.id)).one()
+    token.scopes = ["usage:ingest"]
+    db_session.commit()
+
+    response = send(client, [event(1)])
 
     assert response.status_code == 403
     assert stored_ids(db_session) == set()
