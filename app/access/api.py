@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -424,7 +425,7 @@ class GrantProvisioned(MethodView):
         require_any(actor, [Permission.ACCESS_MANAGE, Permission.ACCESS_PROVISION])
         grant = db.session.get(AccessGrant, grant_id)
         if grant is None:
-            raise NotFound("No such grant.")
+            raise NotFound(_l("No such grant."))
         grants.provision(db.session, actor, grant)
         db.session.commit()
         return grant_to_dict(grant), 200, _etag("grant", grant.id, grant.version)

@@ -10,6 +10,7 @@ request ``approved`` and creates one grant per role, awaiting provisioning.
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.access import grants, notifications
@@ -66,7 +67,7 @@ def may_decide(actor: User, request: AccessRequest) -> bool:
 
 def _refuse_self(actor: User, request: AccessRequest) -> None:
     if actor.id in (request.requester_id, request.subject_id):
-        raise PermissionDenied("Nobody approves their own access, nor a request they made.")
+        raise PermissionDenied(_l("Nobody approves their own access, nor a request they made."))
 
 
 def decide(
@@ -81,12 +82,12 @@ def decide(
     _refuse_self(actor, request)
     who = request_parties(actor, request) & {RequestParty.APPROVER, RequestParty.ADMIN}
     if not who:
-        raise PermissionDenied("You approve none of the modules of this request.")
+        raise PermissionDenied(_l("You approve none of the modules of this request."))
     action = RequestAction.APPROVE if decision == "approve" else RequestAction.REJECT
     transition = REQUEST_MACHINE.transition_for(request.status, action, who)
     if any(a.approver_id == actor.id for a in request.approvals):
         raise Conflict(
-            "You decided on this request already; a second approval needs someone else.",
+            _l("You decided on this request already; a second approval needs someone else."),
             current_status=request.status,
         )
     text = clean_text(comment, "comment", required=decision == "reject")

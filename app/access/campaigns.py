@@ -14,6 +14,7 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -61,7 +62,7 @@ def open_campaign(
     title = clean_text(name, "name")[:200]
     if deadline < utcnow().date():
         raise ValidationFailed(
-            "The deadline has passed.", errors={"deadline": ["Not before today."]}
+            _l("The deadline has passed."), errors={"deadline": [_l("Not before today.")]}
         )
     codes = list(dict.fromkeys(modules or []))
     module_ids = [module_by_code(session, c, "modules").id for c in codes]
@@ -69,16 +70,16 @@ def open_campaign(
     wrong = [s for s in levels if s not in SENSITIVITIES]
     if wrong:
         raise ValidationFailed(
-            "Unknown sensitivity.",
-            errors={"sensitivities": [f"One of: {', '.join(SENSITIVITIES)}."]},
+            _l("Unknown sensitivity."),
+            errors={"sensitivities": [_l("One of: %(value)s.", value=", ".join(SENSITIVITIES))]},
         )
     reviewer_ids = []
     for email in dict.fromkeys(reviewers or []):
         person = user_by_email(session, email, "reviewers")
         if not can(person, Permission.ACCESS_REVIEW):
             raise ValidationFailed(
-                "A reviewer must be able to review access.",
-                errors={"reviewers": [f"{email} does not review access rights."]},
+                _l("A reviewer must be able to review access."),
+                errors={"reviewers": [_l("%(email)s does not review access rights.", email=email)]},
             )
         reviewer_ids.append(person.id)
     campaign = ReviewCampaign(
@@ -137,7 +138,7 @@ def get_campaign(session: Session, actor: User, campaign_id: int) -> ReviewCampa
     if campaign is None or not (
         can(actor, Permission.ACCESS_VIEW) or can(actor, Permission.ACCESS_REVIEW)
     ):
-        raise NotFound("No such campaign.")
+        raise NotFound(_l("No such campaign."))
     return campaign
 
 
@@ -177,19 +178,21 @@ def decide_items(
     a decision can be changed until the campaign closes, and is applied at closing."""
     require(actor, Permission.ACCESS_REVIEW)
     if campaign.status != CampaignStatus.OPEN.value:
-        raise Conflict("The campaign is closed.", current_status=campaign.status)
+        raise Conflict(_l("The campaign is closed."), current_status=campaign.status)
     if decision not in ITEM_DECISIONS:
-        raise ValidationFailed("Unknown decision.", errors={"decision": ["certify or revoke."]})
+        raise ValidationFailed(
+            _l("Unknown decision."), errors={"decision": [_l("certify or revoke.")]}
+        )
     text = clean_text(comment, "comment", required=decision == "revoke")
     wanted = list(dict.fromkeys(item_ids))
     items = list(session.scalars(items_query(campaign).where(CampaignItem.id.in_(wanted))))
     if not wanted or len(items) != len(wanted):
-        raise NotFound("No such item in this campaign.")
+        raise NotFound(_l("No such item in this campaign."))
     for item in items:
         if item.user_id == actor.id:
-            raise PermissionDenied("Nobody reviews their own access.")
+            raise PermissionDenied(_l("Nobody reviews their own access."))
         if not may_review(actor, campaign, item):
-            raise PermissionDenied("You do not review this item.")
+            raise PermissionDenied(_l("You do not review this item."))
     now = utcnow()
     for item in items:
         changes = audit.apply_changes(

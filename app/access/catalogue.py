@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,8 +22,8 @@ NAME_MAX = 200
 def _check_choice(value: str, choices: tuple[str, ...], field: str) -> str:
     if value not in choices:
         raise ValidationFailed(
-            f"Unknown {field} '{value}'.",
-            errors={field: [f"One of: {', '.join(choices)}."]},
+            _l("Unknown %(field)s '%(value)s'.", field=field, value=value),
+            errors={field: [_l("One of: %(value)s.", value=", ".join(choices))]},
         )
     return value
 
@@ -31,8 +32,12 @@ def _check_code(code: str) -> str:
     code = (code or "").strip().upper()
     if not code or len(code) > CODE_MAX or not all(c.isalnum() or c in "_-." for c in code):
         raise ValidationFailed(
-            "The role code is not valid.",
-            errors={"code": [f"Letters, digits, '_', '-' or '.', at most {CODE_MAX}."]},
+            _l("The role code is not valid."),
+            errors={
+                "code": [
+                    _l("Letters, digits, '_', '-' or '.', at most %(code_max)s.", code_max=CODE_MAX)
+                ]
+            },
         )
     return code
 
@@ -52,7 +57,7 @@ def create_role(
         require(actor, Permission.ACCESS_MANAGE)
     code = _check_code(code)
     if session.scalar(select(ErpRole.id).where(ErpRole.code == code)) is not None:
-        raise Conflict(f"The role {code} exists already.")
+        raise Conflict(_l("The role %(code)s exists already.", code=code))
     role = ErpRole(
         code=code,
         name=clean_text(name, "name")[:NAME_MAX],
@@ -103,7 +108,7 @@ def roles_by_codes(session: Session, codes: list[str], field: str = "roles") -> 
     missing = [c for c in wanted if c not in found]
     if missing:
         raise ValidationFailed(
-            "Unknown ERP roles.", errors={field: [f"No role {c}." for c in missing]}
+            _l("Unknown ERP roles."), errors={field: [f"No role {c}." for c in missing]}
         )
     return [found[c] for c in dict.fromkeys(wanted)]
 
@@ -122,12 +127,12 @@ def create_sod_rule(
     found = roles_by_codes(session, roles)
     if len(found) < 2:
         raise ValidationFailed(
-            "A rule needs two different roles or more.",
-            errors={"roles": ["Name at least two different roles."]},
+            _l("A rule needs two different roles or more."),
+            errors={"roles": [_l("Name at least two different roles.")]},
         )
     key = role_key(found)
     if session.scalar(select(SodRule.id).where(SodRule.role_key == key)) is not None:
-        raise Conflict("A rule for these roles exists already.")
+        raise Conflict(_l("A rule for these roles exists already."))
     rule = SodRule(
         role_key=key,
         severity=_check_choice(severity, SEVERITIES, "severity"),
@@ -170,5 +175,5 @@ def update_sod_rule(
 def get_sod_rule(session: Session, rule_id: int) -> SodRule:
     rule = session.get(SodRule, rule_id)
     if rule is None:
-        raise NotFound("No such SoD rule.")
+        raise NotFound(_l("No such SoD rule."))
     return rule

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -102,7 +103,7 @@ def provision(session: Session, actor: User, grant: AccessGrant) -> AccessGrant:
     if can(actor, Permission.ACCESS_PROVISION):
         parties.add(GrantParty.PROVISIONER)
     if not parties:
-        raise PermissionDenied("Only an admin or the ERP confirms provisioning.")
+        raise PermissionDenied(_l("Only an admin or the ERP confirms provisioning."))
     grant.provisioned_at = utcnow()
     _apply(session, actor, grant, GrantAction.PROVISION, parties)
     notifications.grant_event(session, grant, "active")
@@ -146,7 +147,7 @@ def revoke(
     elif can(actor, Permission.ACCESS_MANAGE):
         parties = {GrantParty.ADMIN}
     else:
-        raise PermissionDenied("Only an admin revokes a grant outside a review.")
+        raise PermissionDenied(_l("Only an admin revokes a grant outside a review."))
     text = clean_text(reason, "reason")
     return _end(session, actor, grant, GrantAction.REVOKE, parties, text)
 
@@ -156,10 +157,12 @@ def revoke_many(
 ) -> list[AccessGrant]:
     """Revoke several grants at once (e.g. every dormant one): all of them, or none."""
     if not can(actor, Permission.ACCESS_MANAGE):
-        raise PermissionDenied("Only an admin revokes grants.")
+        raise PermissionDenied(_l("Only an admin revokes grants."))
     found = list(session.scalars(select(AccessGrant).where(AccessGrant.id.in_(grant_ids))))
     if not grant_ids or len(found) != len(set(grant_ids)):
-        raise ValidationFailed("Some grants do not exist.", errors={"ids": ["Unknown grant."]})
+        raise ValidationFailed(
+            _l("Some grants do not exist."), errors={"ids": [_l("Unknown grant.")]}
+        )
     return [revoke(session, actor, grant, reason=reason) for grant in found]
 
 

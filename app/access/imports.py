@@ -16,6 +16,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -101,7 +102,10 @@ def _finish(result: ImportResult, apply: bool) -> ImportResult:
     if result.errors:
         if apply:
             raise ValidationFailed(
-                f"{len(result.errors)} line(s) are not valid; nothing was imported.",
+                _l(
+                    "%(count)s line(s) are not valid; nothing was imported.",
+                    count=len(result.errors),
+                ),
                 errors={"lines": [f"line {e['line']}: {e['message']}" for e in result.errors]},
                 lines=result.errors,
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -103,7 +104,7 @@ def check_roles(session: Session, actor: User, subject_email: str | None, codes:
         can(actor, Permission.ACCESS_MANAGE)
         or module_scope(actor, Permission.ACCESS_APPROVE) != set()
     ):
-        raise PermissionDenied("Only an admin or an approver checks someone else's access.")
+        raise PermissionDenied(_l("Only an admin or an approver checks someone else's access."))
     return subject, roles, sod_conflicts(session, subject, roles)
 
 
@@ -119,12 +120,14 @@ def _check_end_date(end_date: date | None) -> None:
     today = utcnow().date()
     if end_date <= today:
         raise ValidationFailed(
-            "The end date must be in the future.", errors={"end_date": ["After today."]}
+            _l("The end date must be in the future."), errors={"end_date": [_l("After today.")]}
         )
     if end_date > today + timedelta(days=366 * MAX_END_YEARS):
         raise ValidationFailed(
-            "The end date is too far away.",
-            errors={"end_date": [f"Within {MAX_END_YEARS} years."]},
+            _l("The end date is too far away."),
+            errors={
+                "end_date": [_l("Within %(max_end_years)s years.", max_end_years=MAX_END_YEARS)]
+            },
         )
 
 
@@ -133,13 +136,13 @@ def _check_not_held(session: Session, subject: User, roles: list[ErpRole]) -> No
     taken = [r.code for r in roles if r.id in already]
     if taken:
         raise ValidationFailed(
-            "Some roles are held or asked for already.",
+            _l("Some roles are held or asked for already."),
             errors={"roles": [f"{subject.email} holds or awaits {c} already." for c in taken]},
         )
     inactive = [r.code for r in roles if not r.active]
     if inactive:
         raise ValidationFailed(
-            "Some roles can no longer be requested.",
+            _l("Some roles can no longer be requested."),
             errors={"roles": [f"{c} is withdrawn from the catalogue." for c in inactive]},
         )
 
@@ -157,15 +160,16 @@ def submit_request(
     require(actor, Permission.ACCESS_REQUEST)
     if not roles or len(roles) > MAX_ROLES:
         raise ValidationFailed(
-            "Ask for at least one role.", errors={"roles": [f"Between 1 and {MAX_ROLES} roles."]}
+            _l("Ask for at least one role."),
+            errors={"roles": [_l("Between 1 and %(max_roles)s roles.", max_roles=MAX_ROLES)]},
         )
     subject = user_by_email(session, user) if user else actor
     found = roles_by_codes(session, roles)
     if not _may_request_for(actor, subject, found):
-        raise PermissionDenied("Only an admin or the modules' approvers ask for someone else.")
+        raise PermissionDenied(_l("Only an admin or the modules' approvers ask for someone else."))
     if not subject.active or subject.is_service_account:
         raise ValidationFailed(
-            "This person cannot hold ERP roles.", errors={"user": ["Not an active person."]}
+            _l("This person cannot hold ERP roles."), errors={"user": [_l("Not an active person.")]}
         )
     text = clean_text(justification, "justification")
     _check_end_date(end_date)
@@ -225,12 +229,12 @@ def file_exception(
     an admin still has to approve it, on top of the normal approvals."""
     who = request_parties(actor, request) & {RequestParty.REQUESTER, RequestParty.ADMIN}
     if not who:
-        raise PermissionDenied("Only the requester or an admin files an exception.")
+        raise PermissionDenied(_l("Only the requester or an admin files an exception."))
     transition = REQUEST_MACHINE.transition_for(request.status, RequestAction.FILE_EXCEPTION, who)
     control = clean_text(mitigating_control, "mitigating_control")
     if expires_on <= utcnow().date():
         raise ValidationFailed(
-            "The exception must end in the future.", errors={"expires_on": ["After today."]}
+            _l("The exception must end in the future."), errors={"expires_on": [_l("After today.")]}
         )
     now = utcnow()
     exception = SodException(
@@ -265,7 +269,7 @@ def cancel_request(session: Session, actor: User, request: AccessRequest) -> Acc
     """The requester (or subject) withdraws an undecided request."""
     who = request_parties(actor, request) & {RequestParty.REQUESTER}
     if not who:
-        raise PermissionDenied("Only the requester cancels a request.")
+        raise PermissionDenied(_l("Only the requester cancels a request."))
     transition = REQUEST_MACHINE.transition_for(request.status, RequestAction.CANCEL, who)
     before = request.status
     request.status = transition.target.value

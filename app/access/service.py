@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -45,7 +46,8 @@ def module_by_code(session: Session, code: str, field: str = "module") -> Module
     module = session.scalar(select(Module).where(Module.code == code))
     if module is None:
         raise ValidationFailed(
-            f"No ERP module '{code}'.", errors={field: [f"No ERP module '{code}'."]}
+            _l("No ERP module '%(code)s'.", code=code),
+            errors={field: [_l("No ERP module '%(code)s'.", code=code)]},
         )
     return module
 
@@ -54,7 +56,7 @@ def role_by_code(session: Session, code: str) -> ErpRole:
     """The ERP role of ``code``, or 404."""
     role = session.scalar(select(ErpRole).where(ErpRole.code == code))
     if role is None:
-        raise NotFound(f"No ERP role '{code}'.")
+        raise NotFound(_l("No ERP role '%(code)s'.", code=code))
     return role
 
 
@@ -62,7 +64,9 @@ def user_by_email(session: Session, email: str, field: str = "user") -> User:
     """The person of ``email`` (422 naming ``field`` when unknown)."""
     user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     if user is None:
-        raise ValidationFailed("No such person.", errors={field: [f"Nobody is '{email}'."]})
+        raise ValidationFailed(
+            _l("No such person."), errors={field: [_l("Nobody is '%(email)s'.", email=email)]}
+        )
     return user
 
 
@@ -81,10 +85,10 @@ def get_request(session: Session, actor: User, ref: str) -> AccessRequest:
     """The request ``ACC-000123`` if ``actor`` may see it, else 404 (existence is not told)."""
     number = whole_number(ref.upper().removeprefix("ACC-"))
     if not number:
-        raise NotFound("No such access request.")
+        raise NotFound(_l("No such access request."))
     request = session.get(AccessRequest, number)
     if request is None or not may_see_request(actor, request):
-        raise NotFound("No such access request.")
+        raise NotFound(_l("No such access request."))
     return request
 
 
@@ -113,7 +117,7 @@ def get_grant(session: Session, actor: User, grant_id: int) -> AccessGrant:
     """The grant if ``actor`` may see it (its holder, or a viewer of its module), else 404."""
     grant = session.get(AccessGrant, grant_id)
     if grant is None or not may_see_grant(actor, grant):
-        raise NotFound("No such grant.")
+        raise NotFound(_l("No such grant."))
     return grant
 
 
@@ -179,11 +183,14 @@ def clean_text(value: str | None, field: str, *, required: bool = True) -> str |
     text = (value or "").strip()
     if not text:
         if required:
-            raise ValidationFailed(f"The {field} is required.", errors={field: ["Required."]})
+            raise ValidationFailed(
+                _l("The %(field)s is required.", field=field), errors={field: [_l("Required.")]}
+            )
         return None
     if len(text) > TEXT_MAX:
         raise ValidationFailed(
-            f"The {field} is too long.", errors={field: [f"At most {TEXT_MAX} characters."]}
+            _l("The %(field)s is too long.", field=field),
+            errors={field: [_l("At most %(text_max)s characters.", text_max=TEXT_MAX)]},
         )
     return text
 

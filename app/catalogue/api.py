@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -159,7 +160,10 @@ class Groups(MethodView):
         for email in body.pop("members"):
             user = find_user_by_email(db.session, email)
             if user is None:
-                raise ValidationFailed("Unknown member.", errors={"members": [f"No user {email}."]})
+                raise ValidationFailed(
+                    _l("Unknown member."),
+                    errors={"members": [_l("No user %(email)s.", email=email)]},
+                )
             users.append(user)
         group = service.create_group(db.session, actor, **body)  # only once the input is valid
         service.set_group_members(db.session, actor, group, users)
@@ -281,7 +285,7 @@ class SlaPolicyItem(MethodView):
         require(current_actor(), Permission.CATALOGUE_VIEW)
         policy = service.sla_policies(db.session).get(priority.upper())
         if policy is None:
-            raise NotFound(f"No SLA policy for {priority!r}.")
+            raise NotFound(_l("No SLA policy for %(priority)s.", priority=repr(priority)))
         db.session.commit()
         return dump_policy(policy), 200, {"ETag": etag_for("sla", policy.priority, policy.version)}
 
@@ -293,7 +297,7 @@ class SlaPolicyItem(MethodView):
         require(actor, Permission.SLA_MANAGE)
         policy = service.sla_policies(db.session).get(priority.upper())
         if policy is None:
-            raise NotFound(f"No SLA policy for {priority!r}.")
+            raise NotFound(_l("No SLA policy for %(priority)s.", priority=repr(priority)))
         check_if_match(
             request.headers.get("If-Match"), etag_for("sla", policy.priority, policy.version)
         )

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays as public_holidays
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,8 +35,8 @@ def _check_code(code: str) -> str:
     code = (code or "").strip().upper()
     if not CODE_PATTERN.match(code):
         raise ValidationFailed(
-            "Invalid code.",
-            errors={"code": ["2-16 letters, digits or underscores, starting with a letter."]},
+            _l("Invalid code."),
+            errors={"code": [_l("2-16 letters, digits or underscores, starting with a letter.")]},
         )
     return code
 
@@ -50,14 +51,14 @@ def list_modules(session: Session, *, include_inactive: bool = True) -> list[Mod
 def get_module(session: Session, code: str) -> Module:
     module = session.scalar(select(Module).where(Module.code == (code or "").upper()))
     if module is None:
-        raise NotFound(f"No module {code!r}.")
+        raise NotFound(_l("No module %(code)s.", code=repr(code)))
     return module
 
 
 def get_group(session: Session, code: str) -> SupportGroup:
     group = session.scalar(select(SupportGroup).where(SupportGroup.code == (code or "").upper()))
     if group is None:
-        raise NotFound(f"No support group {code!r}.")
+        raise NotFound(_l("No support group %(code)s.", code=repr(code)))
     return group
 
 
@@ -66,7 +67,7 @@ def get_calendar(session: Session, code: str) -> BusinessCalendar:
         select(BusinessCalendar).where(BusinessCalendar.code == (code or "").upper())
     )
     if calendar is None:
-        raise NotFound(f"No business calendar {code!r}.")
+        raise NotFound(_l("No business calendar %(code)s.", code=repr(code)))
     return calendar
 
 
@@ -79,7 +80,9 @@ def _resolve_refs(session: Session, values: dict[str, Any]) -> dict[str, Any]:
         if email:
             owner = session.scalar(select(User).where(User.email == email.strip().lower()))
             if owner is None:
-                raise ValidationFailed("Unknown owner.", errors={"owner": ["No such user."]})
+                raise ValidationFailed(
+                    _l("Unknown owner."), errors={"owner": [_l("No such user.")]}
+                )
         resolved["owner_id"] = owner.id if owner else None
     for key, getter, column in (
         ("support_group", get_group, "support_group_id"),
@@ -98,7 +101,9 @@ def create_module(session: Session, actor: User, **values: Any) -> Module:
     """Create an ERP module; the code is unique and upper-case."""
     code = _check_code(values.pop("code", ""))
     if session.scalar(select(Module.id).where(Module.code == code)):
-        raise Conflict(f"Module {code} already exists.", errors={"code": ["Already used."]})
+        raise Conflict(
+            _l("Module %(code)s already exists.", code=code), errors={"code": [_l("Already used.")]}
+        )
     module = Module(code=code, **_resolve_refs(session, values))
     session.add(module)
     session.flush()
@@ -127,7 +132,9 @@ def create_group(
 ) -> SupportGroup:
     code = _check_code(code)
     if session.scalar(select(SupportGroup.id).where(SupportGroup.code == code)):
-        raise Conflict(f"Group {code} already exists.", errors={"code": ["Already used."]})
+        raise Conflict(
+            _l("Group %(code)s already exists.", code=code), errors={"code": [_l("Already used.")]}
+        )
     group = SupportGroup(code=code, name=name, email=email)
     session.add(group)
     session.flush()
@@ -159,7 +166,8 @@ def _parse_hhmm(raw: str) -> time:
         return time.fromisoformat(raw)
     except (TypeError, ValueError) as exc:
         raise ValidationFailed(
-            "Invalid working hours.", errors={"working_hours": [f"{raw!r} is not HH:MM."]}
+            _l("Invalid working hours."),
+            errors={"working_hours": [_l("%(raw)s is not HH:MM.", raw=repr(raw))]},
         ) from exc
 
 
@@ -167,25 +175,28 @@ def check_working_hours(hours: dict[str, list[list[str]]]) -> dict[str, list[lis
     """Validate {"weekday": [["HH:MM", "HH:MM"], ...]} by building the calendar from it."""
     if not isinstance(hours, dict):
         raise ValidationFailed(
-            "Invalid working hours.", errors={"working_hours": ["Must be an object."]}
+            _l("Invalid working hours."), errors={"working_hours": [_l("Must be an object.")]}
         )
     for day, intervals in hours.items():
         if day not in {str(d) for d in range(7)}:
             raise ValidationFailed(
-                "Invalid working hours.", errors={"working_hours": [f"Weekday {day!r} is not 0-6."]}
+                _l("Invalid working hours."),
+                errors={"working_hours": [_l("Weekday %(day)s is not 0-6.", day=repr(day))]},
             )
         if not isinstance(intervals, list) or not all(
             isinstance(i, list | tuple) and len(i) == 2 for i in intervals
         ):
             raise ValidationFailed(
-                "Invalid working hours.",
-                errors={"working_hours": ["Each weekday maps to a list of [start, end] pairs."]},
+                _l("Invalid working hours."),
+                errors={
+                    "working_hours": [_l("Each weekday maps to a list of [start, end] pairs.")]
+                },
             )
     try:
         to_working_calendar_parts("UTC", hours, frozenset())
     except ValueError as exc:
         raise ValidationFailed(
-            "Invalid working hours.", errors={"working_hours": [str(exc)]}
+            _l("Invalid working hours."), errors={"working_hours": [str(exc)]}
         ) from exc
     return hours
 
@@ -195,11 +206,13 @@ def check_timezone(name: str) -> str:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
         raise ValidationFailed(
-            "Unknown time zone.", errors={"timezone": [f"{name!r} is not an IANA zone."]}
+            _l("Unknown time zone."),
+            errors={"timezone": [_l("%(name)s is not an IANA zone.", name=repr(name))]},
         ) from exc
     if name not in available_timezones() and name != "UTC":
         raise ValidationFailed(
-            "Unknown time zone.", errors={"timezone": [f"{name!r} is not an IANA zone."]}
+            _l("Unknown time zone."),
+            errors={"timezone": [_l("%(name)s is not an IANA zone.", name=repr(name))]},
         )
     return name
 
@@ -216,7 +229,10 @@ def create_calendar(
 ) -> BusinessCalendar:
     code = _check_code(code)
     if session.scalar(select(BusinessCalendar.id).where(BusinessCalendar.code == code)):
-        raise Conflict(f"Calendar {code} already exists.", errors={"code": ["Already used."]})
+        raise Conflict(
+            _l("Calendar %(code)s already exists.", code=code),
+            errors={"code": [_l("Already used.")]},
+        )
     calendar = BusinessCalendar(
         code=code,
         name=name,
@@ -250,7 +266,9 @@ def add_holiday(
     session: Session, actor: User, calendar: BusinessCalendar, day: date, name: str
 ) -> Holiday:
     if any(h.day == day for h in calendar.holidays):
-        raise Conflict(f"{day} is already a holiday.", errors={"day": ["Already a holiday."]})
+        raise Conflict(
+            _l("%(day)s is already a holiday.", day=day), errors={"day": [_l("Already a holiday.")]}
+        )
     holiday = Holiday(day=day, name=name)
     calendar.holidays.append(holiday)
     session.flush()
@@ -278,7 +296,7 @@ def remove_holiday(session: Session, actor: User, calendar: BusinessCalendar, da
                 {"holiday": [f"{day} {holiday.name}", None]},
             )
             return
-    raise NotFound(f"{day} is not a holiday of {calendar.code}.")
+    raise NotFound(_l("%(day)s is not a holiday of %(code)s.", day=day, code=calendar.code))
 
 
 def import_public_holidays(
@@ -293,7 +311,8 @@ def import_public_holidays(
         source = public_holidays.country_holidays(country.upper(), years=years)
     except NotImplementedError as exc:
         raise ValidationFailed(
-            "Unknown country.", errors={"country": [f"No holidays for {country!r}."]}
+            _l("Unknown country."),
+            errors={"country": [_l("No holidays for %(country)s.", country=repr(country))]},
         ) from exc
     known = {h.day for h in calendar.holidays}
     added = 0
@@ -367,19 +386,26 @@ def update_sla_policy(session: Session, actor: User, priority: str, **values: An
     """Change one priority's targets; tickets created afterwards (or re-prioritised) use them."""
     policy = sla_policies(session).get(priority)
     if policy is None:
-        raise NotFound(f"No SLA policy for {priority!r}.")
+        raise NotFound(_l("No SLA policy for %(priority)s.", priority=repr(priority)))
     response = values.get("response_minutes", policy.response_minutes)
     resolution = values.get("resolution_minutes", policy.resolution_minutes)
     errors: dict[str, list[str]] = {}
     for name, minutes in (("response_minutes", response), ("resolution_minutes", resolution)):
         if minutes < 1:
-            errors[name] = ["A target is at least one minute."]
+            errors[name] = [_l("A target is at least one minute.")]
         elif minutes > MAX_TARGET_MINUTES:
-            errors[name] = [f"A target is at most {MAX_TARGET_MINUTES // 60:,} hours (a year)."]
+            errors[name] = [
+                _l(
+                    "A target is at most %(value)s hours (a year).",
+                    value=format(MAX_TARGET_MINUTES // 60, ","),
+                )
+            ]
     if not errors and response > resolution:
-        errors["response_minutes"] = ["The first response cannot be due after the resolution."]
+        errors["response_minutes"] = [_l("The first response cannot be due after the resolution.")]
     if errors:
-        raise ValidationFailed(f"The targets of {priority} were not changed.", errors=errors)
+        raise ValidationFailed(
+            _l("The targets of %(priority)s were not changed.", priority=priority), errors=errors
+        )
     changes = audit.apply_changes(policy, values)
     if changes:
         session.flush()

@@ -22,6 +22,7 @@ import re
 from typing import Any
 
 from flask import Flask, current_app, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, Integer, SmallInteger
 from sqlalchemy.types import TypeEngine
 from werkzeug.routing import IntegerConverter
@@ -30,12 +31,13 @@ from app.core.errors import HeadersTooLarge, NotFound, StewardError, UriTooLong,
 
 MAX_DB_ID = 2**31 - 1  # ids are INTEGER columns (32-bit signed on PostgreSQL)
 MAX_JSON_DEPTH = 32
-NOT_ALLOWED = "Contains a character that is not allowed (NUL or a lone surrogate)."
+NOT_ALLOWED = _l("Contains a character that is not allowed (NUL or a lone surrogate).")
 _DIGITS = re.compile(r"[0-9]{1,10}")
 
 
 class MalformedBody(StewardError):
-    status, code, default_message = 400, "bad_request", "The request body is not valid JSON."
+    status, code = 400, "bad_request"
+    default_message = _l("The request body is not valid JSON.")
 
 
 def is_clean_text(value: str) -> bool:
@@ -104,17 +106,19 @@ def _raw_url_length() -> int:
 def _check_size() -> None:
     limit = current_app.config["MAX_URL_BYTES"]
     if _raw_url_length() > limit:
-        raise UriTooLong(f"The request URL is longer than {limit} bytes.")
+        raise UriTooLong(_l("The request URL is longer than %(limit)s bytes.", limit=limit))
     header_limit = current_app.config["MAX_HEADER_BYTES"]
     size = sum(len(name) + len(value) + 4 for name, value in request.headers.items())
     if size > header_limit:
-        raise HeadersTooLarge(f"The request headers exceed {header_limit} bytes.")
+        raise HeadersTooLarge(
+            _l("The request headers exceed %(header_limit)s bytes.", header_limit=header_limit)
+        )
 
 
 def _check_path() -> None:
     values = [request.path, *(str(v) for v in (request.view_args or {}).values())]
     if not all(is_clean_text(v) for v in values):
-        raise NotFound("No such resource.")
+        raise NotFound(_l("No such resource."))
 
 
 def _check_fields(fields: Any, where: str) -> None:
@@ -126,7 +130,9 @@ def _check_fields(fields: Any, where: str) -> None:
         }
     )
     if bad:
-        raise ValidationFailed("The input is not valid.", errors={k: [NOT_ALLOWED] for k in bad})
+        raise ValidationFailed(
+            _l("The input is not valid."), errors={k: [NOT_ALLOWED] for k in bad}
+        )
 
 
 def _json_problem(value: Any) -> tuple[str, str] | None:
@@ -135,7 +141,7 @@ def _json_problem(value: Any) -> tuple[str, str] | None:
     while stack:
         node, path, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
-            return path or "json", f"Nested deeper than {MAX_JSON_DEPTH} levels."
+            return path or "json", _l("Nested deeper than %(depth)s levels.", depth=MAX_JSON_DEPTH)
         if isinstance(node, str):
             if not is_clean_text(node):
                 return path or "json", NOT_ALLOWED
@@ -157,13 +163,18 @@ def _check_json() -> None:
     try:
         document = json.loads(raw)
     except RecursionError as exc:
-        raise MalformedBody(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.") from exc
+        raise MalformedBody(
+            _l(
+                "The JSON body nests deeper than %(max_json_depth)s levels.",
+                max_json_depth=MAX_JSON_DEPTH,
+            )
+        ) from exc
     except ValueError:
         return  # not JSON at all: the view's parser answers 400 as usual
     problem = _json_problem(document)
     if problem is not None:
         field, message = problem
-        raise ValidationFailed("The input is not valid.", errors={field: [message]})
+        raise ValidationFailed(_l("The input is not valid."), errors={field: [message]})
 
 
 def check_request() -> None:

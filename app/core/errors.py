@@ -3,6 +3,9 @@
 Services raise these; ``register_error_handlers`` turns them (and every other error) into a JSON
 body of one shape under ``/api`` — ``{"status", "code", "message", "errors"}`` — and into an
 HTML page elsewhere. Nothing reaches the client as a stack trace.
+
+Messages are written with ``lazy_gettext``: an error is raised in the service's words and read
+(``.message``, ``.errors``) in the language of whoever reads it, the viewer of the request.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -25,7 +30,7 @@ class StewardError(Exception):
 
     status: int = 400
     code: str = "bad_request"
-    default_message: str = "The request cannot be processed."
+    default_message: Any = _l("The request cannot be processed.")
 
     def __init__(
         self,
@@ -35,25 +40,48 @@ class StewardError(Exception):
         headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
-        self.message = message or self.default_message
-        self.errors = errors or {}
+        self._message = message or self.default_message
+        self._errors = errors or {}
         self.headers = headers or {}
         self.extra = extra
-        super().__init__(self.message)
+        super().__init__(str(self._message))
+
+    @property
+    def message(self) -> str:
+        """The message in the reader's language."""
+        return str(self._message)
+
+    @property
+    def errors(self) -> dict[str, Any]:
+        """The messages per field, in the reader's language."""
+        return in_words(self._errors)
 
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = dict(self.extra)
+        body: dict[str, Any] = in_words(self.extra)
         # the four keys of the error contract always win over extra details
         body.update(status=self.status, code=self.code, message=self.message, errors=self.errors)
         return body
 
 
+def in_words(value: Any) -> Any:
+    """``value`` with every lazily translated message in it read now (dicts and lists kept)."""
+    if isinstance(value, dict):
+        return {key: in_words(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [in_words(item) for item in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
 class Unauthenticated(StewardError):
-    status, code, default_message = 401, "unauthorized", "Authentication is required."
+    status, code = 401, "unauthorized"
+    default_message = _l("Authentication is required.")
 
 
 class PermissionDenied(StewardError):
-    status, code, default_message = 403, "forbidden", "You are not allowed to do this."
+    status, code = 403, "forbidden"
+    default_message = _l("You are not allowed to do this.")
 
 
 class InsufficientScope(PermissionDenied):
@@ -64,17 +92,19 @@ class InsufficientScope(PermissionDenied):
     def __init__(self, scopes: list[str], message: str | None = None) -> None:
         names = "' or '".join(scopes)
         super().__init__(
-            message or f"This API token was not issued with the '{names}' scope.",
+            message or _l("This API token was not issued with the '%(names)s' scope.", names=names),
             missing_scopes=list(scopes),
         )
 
 
 class NotFound(StewardError):
-    status, code, default_message = 404, "not_found", "No such resource."
+    status, code = 404, "not_found"
+    default_message = _l("No such resource.")
 
 
 class Conflict(StewardError):
-    status, code, default_message = 409, "conflict", "The request conflicts with current state."
+    status, code = 409, "conflict"
+    default_message = _l("The request conflicts with current state.")
 
 
 class InvalidTransition(Conflict):
@@ -88,20 +118,22 @@ class InvalidTransition(Conflict):
 
 class StaleWrite(StewardError):
     status, code = 412, "precondition_failed"
-    default_message = "The resource changed since you read it; reload and try again."
+    default_message = _l("The resource changed since you read it; reload and try again.")
 
 
 class PreconditionRequired(StewardError):
     status, code = 428, "precondition_required"
-    default_message = "This change needs an If-Match header with the resource's ETag."
+    default_message = _l("This change needs an If-Match header with the resource's ETag.")
 
 
 class ValidationFailed(StewardError):
-    status, code, default_message = 422, "validation_error", "The input is not valid."
+    status, code = 422, "validation_error"
+    default_message = _l("The input is not valid.")
 
 
 class TooManyRequests(StewardError):
-    status, code, default_message = 429, "rate_limited", "Too many attempts; try again later."
+    status, code = 429, "rate_limited"
+    default_message = _l("Too many attempts; try again later.")
 
     def __init__(self, message: str | None = None, *, retry_after: int, **extra: Any) -> None:
         retry_after = max(1, int(retry_after))
@@ -111,12 +143,13 @@ class TooManyRequests(StewardError):
 
 
 class UriTooLong(StewardError):
-    status, code, default_message = 414, "uri_too_long", "The request URL is too long."
+    status, code = 414, "uri_too_long"
+    default_message = _l("The request URL is too long.")
 
 
 class HeadersTooLarge(StewardError):
     status, code = 431, "request_header_fields_too_large"
-    default_message = "The request headers are too large."
+    default_message = _l("The request headers are too large.")
 
 
 HTTP_CODES = {
@@ -175,7 +208,7 @@ def http_error_body(error: HTTPException) -> dict[str, Any]:
     errors = _field_errors(error)
     message = error.description if isinstance(error.description, str) else None
     if errors and status == 422:
-        message = "The input is not valid."
+        message = gettext("The input is not valid.")
     return {
         "status": status,
         "code": HTTP_CODES.get(status, "error"),
@@ -198,6 +231,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(StaleDataError)
     def _stale(error: StaleDataError):
+        db.session.rollback()  # the failed flush left nothing to keep; the answer may read
         return error_response(StaleWrite().to_dict(), 412)
 
     @app.errorhandler(DataError)
@@ -211,7 +245,7 @@ def register_error_handlers(app: Flask) -> None:
             type(getattr(error, "orig", error)).__name__,
         )
         db.session.rollback()
-        refused = ValidationFailed("A value is out of the range Steward accepts.")
+        refused = ValidationFailed(_l("A value is out of the range Steward accepts."))
         return error_response(refused.to_dict(), refused.status)
 
     @app.errorhandler(Exception)
@@ -220,7 +254,7 @@ def register_error_handlers(app: Flask) -> None:
         body = {
             "status": 500,
             "code": "internal_error",
-            "message": "An unexpected error occurred; it has been logged.",
+            "message": gettext("An unexpected error occurred; it has been logged."),
             "errors": {},
         }
         return error_response(body, 500)

@@ -28,26 +28,32 @@ from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, force_locale, get_locale, get_timezone
 from flask_babel import gettext as _
 
+from app.core.actor import current_actor
+
 LANGUAGES = ("en", "fr")
 babel = Babel()
 # the zone of the person a message is written for (``speaking_to``), outside any request
 _RECIPIENT_ZONE: ContextVar[str | None] = ContextVar("steward_recipient_zone", default=None)
 
 
-def _viewer() -> Any:
-    """The signed-in user of this request, if any (core knows users only by their attributes)."""
+def _viewer_setting(*names: str) -> Any:
+    """The first of the caller's settings ``names`` that is set, if there is a caller.
+
+    The caller is whoever this request is from (signed in, or by API token); core knows users
+    only by their attributes. Read while an error is answered too, when the session may have
+    failed: a setting that cannot be read then is simply not used.
+    """
     if not has_request_context():
         return None
-    from flask_login import current_user
-
     try:
-        return current_user if current_user.is_authenticated else None
-    except Exception:  # no login manager (a bare app in a test)
+        viewer = current_actor()
+        return next((v for v in (getattr(viewer, n, None) for n in names) if v), None)
+    except Exception:  # nobody authenticated (yet), a failed session, or a bare test app
         return None
 
 
 def select_locale() -> str:
-    chosen = getattr(_viewer(), "locale", None)
+    chosen = _viewer_setting("locale")
     if chosen in LANGUAGES:
         return chosen
     if has_request_context():
@@ -56,9 +62,8 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    viewer = _viewer()
     # ``display_timezone``: the person's own zone, or a default their roles imply
-    chosen = getattr(viewer, "display_timezone", None) or getattr(viewer, "timezone", None)
+    chosen = _viewer_setting("display_timezone", "timezone")
     return valid_timezone(chosen) or current_app.config.get("DEFAULT_TIMEZONE", "UTC")
 
 

@@ -13,6 +13,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
+
 from app.core.errors import InvalidTransition
 
 
@@ -62,7 +64,12 @@ class StateMachine:
             ):
                 return candidate
         raise InvalidTransition(
-            f"Cannot {action} a {self.noun} that is {status.replace('_', ' ')}.",
+            _l(
+                "Cannot %(action)s a %(noun)s that is %(value)s.",
+                action=action,
+                noun=self.noun,
+                value=status.replace("_", " "),
+            ),
             allowed=self.allowed(status, parties),
             current_status=status,
         )

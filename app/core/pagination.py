@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, literal, or_, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -73,7 +74,7 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
 
 def _invalid_cursor() -> ValidationFailed:
     return ValidationFailed(
-        "The cursor is not valid.", errors={"cursor": ["Not a cursor from this list."]}
+        _l("The cursor is not valid."), errors={"cursor": [_l("Not a cursor from this list.")]}
     )
 
 

@@ -41,6 +41,8 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any, Protocol
 
+from flask_babel import lazy_gettext as _l
+
 from app.core.errors import InsufficientScope, PermissionDenied
 
 
@@ -272,7 +274,7 @@ def require_any(
     if active and not any(_token_allows(actor, p) for p in wanted):
         raise InsufficientScope([p.value for p in wanted])
     names = "' or '".join(p.value for p in wanted)
-    raise PermissionDenied(f"You need the '{names}' permission for this.")
+    raise PermissionDenied(_l("You need the '%(names)s' permission for this.", names=names))
 
 
 def module_scope(actor: Principal | None, permission: Permission) -> set[int] | None:

@@ -6,6 +6,7 @@ Nothing is said on a withdrawn request any more.
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,13 +31,18 @@ def add_comment(
     else:
         require(actor, Permission.ENHANCEMENT_NOTE_INTERNAL, enhancement.module_id)
     if enhancement.status == Status.WITHDRAWN:
-        raise Conflict("This request was withdrawn.", current_status=enhancement.status, allowed=[])
+        raise Conflict(
+            _l("This request was withdrawn."), current_status=enhancement.status, allowed=[]
+        )
     text = (body or "").strip()
     if not text:
-        raise ValidationFailed("The comment is empty.", errors={"body": ["Write something."]})
+        raise ValidationFailed(
+            _l("The comment is empty."), errors={"body": [_l("Write something.")]}
+        )
     if len(text) > BODY_MAX:
         raise ValidationFailed(
-            "The comment is too long.", errors={"body": [f"At most {BODY_MAX:,} characters."]}
+            _l("The comment is too long."),
+            errors={"body": [_l("At most %(count)s characters.", count=format(BODY_MAX, ","))]},
         )
     comment = EnhancementComment(
         enhancement_id=enhancement.id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -60,12 +61,18 @@ def act(session: Session, actor: User, enhancement: Enhancement, action: str) ->
     now."""
     if action not in {a.value for a in ENDPOINT_ACTIONS}:
         raise ValidationFailed(
-            "Unknown action.",
-            errors={"action": [f"One of: {', '.join(a.value for a in ENDPOINT_ACTIONS)}."]},
+            _l("Unknown action."),
+            errors={
+                "action": [
+                    _l("One of: %(value)s.", value=", ".join(a.value for a in ENDPOINT_ACTIONS))
+                ]
+            },
         )
     who = parties(actor, enhancement)
     if not _may_ever(action, who):
-        raise PermissionDenied(f"Your role does not allow you to {action} a request.")
+        raise PermissionDenied(
+            _l("Your role does not allow you to %(action)s a request.", action=action)
+        )
     return perform(session, actor, enhancement, action)
 
 
@@ -84,16 +91,18 @@ def _scores(values: dict[str, Any]) -> dict[str, int]:
     for name in ("business_value", "time_criticality", "risk_reduction"):
         score = values.get(name)
         if isinstance(score, bool) or score not in SCALE:
-            errors[name] = [f"One of {', '.join(str(s) for s in SCALE)}."]
+            errors[name] = [_l("One of %(value)s.", value=", ".join(str(s) for s in SCALE))]
         else:
             clean[name] = int(score)
     size = values.get("job_size")
     if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= JOB_SIZE_MAX:
-        errors["job_size"] = [f"A whole number of points from 1 to {JOB_SIZE_MAX}."]
+        errors["job_size"] = [
+            _l("A whole number of points from 1 to %(job_size_max)s.", job_size_max=JOB_SIZE_MAX)
+        ]
     else:
         clean["job_size"] = size
     if errors:
-        raise ValidationFailed("The qualification is not valid.", errors=errors)
+        raise ValidationFailed(_l("The qualification is not valid."), errors=errors)
     return clean
 
 
@@ -114,7 +123,7 @@ def qualify(
     require(actor, Permission.ENHANCEMENT_QUALIFY, enhancement.module_id)
     if enhancement.status != Status.UNDER_REVIEW:
         raise Conflict(
-            "A request is qualified while it is under review.",
+            _l("A request is qualified while it is under review."),
             current_status=enhancement.status,
             allowed=allowed_actions(enhancement.status, parties(actor, enhancement)),
         )
@@ -156,7 +165,7 @@ def decide(
     action = DECISION_ACTIONS.get(decision)
     if action is None:
         raise ValidationFailed(
-            "Unknown decision.", errors={"decision": ["One of: approve, reject, defer."]}
+            _l("Unknown decision."), errors={"decision": [_l("One of: approve, reject, defer.")]}
         )
     return perform(session, actor, enhancement, action.value, rationale=rationale)
 
@@ -188,12 +197,12 @@ def move(session: Session, actor: User, enhancement: Enhancement, position: int)
     require(actor, Permission.ENHANCEMENT_QUALIFY, enhancement.module_id)
     if enhancement.status != Status.APPROVED:
         raise Conflict(
-            "Only approved requests waiting in the backlog are ranked.",
+            _l("Only approved requests waiting in the backlog are ranked."),
             current_status=enhancement.status,
             allowed=allowed_actions(enhancement.status, parties(actor, enhancement)),
         )
     if isinstance(position, bool) or not isinstance(position, int) or position < 1:
-        raise ValidationFailed("Invalid position.", errors={"position": ["1 is the top."]})
+        raise ValidationFailed(_l("Invalid position."), errors={"position": [_l("1 is the top.")]})
     order = [e for e in _module_backlog(session, enhancement.module_id) if e.id != enhancement.id]
     before = enhancement.manual_rank
     order.insert(min(position, len(order) + 1) - 1, enhancement)

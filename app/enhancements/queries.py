@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -68,7 +69,9 @@ def _module_id(session: Session, code: str | None) -> int | None:
         return None
     module = module_ref_by_code(session, code)
     if module is None:
-        raise ValidationFailed("Unknown module.", errors={"module": [f"No module {code!r}."]})
+        raise ValidationFailed(
+            _l("Unknown module."), errors={"module": [_l("No module %(code)s.", code=repr(code))]}
+        )
     return module.id
 
 
@@ -165,7 +168,7 @@ def _utc(moment: datetime, name: str) -> datetime:
         return moment.astimezone(UTC)
     except (OverflowError, ValueError) as exc:
         raise ValidationFailed(
-            "The date is out of range.", errors={name: ["Not a date Steward can use."]}
+            _l("The date is out of range."), errors={name: [_l("Not a date Steward can use.")]}
         ) from exc
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -49,7 +50,7 @@ def parse_ref(ref: str) -> int:
     """The id in ``ENH-000123``; 404 for anything that is not a request reference."""
     match = REF_PATTERN.match((ref or "").strip())
     if not match or not fits_db_id(int(match.group(1))):
-        raise NotFound(f"No enhancement request {ref!r}.")
+        raise NotFound(_l("No enhancement request %(ref)s.", ref=repr(ref)))
     return int(match.group(1))
 
 
@@ -60,7 +61,7 @@ def get_enhancement(
     require(actor, Permission.ENHANCEMENT_VIEW)
     found = session.get(Enhancement, parse_ref(ref), with_for_update=for_update or None)
     if found is None:
-        raise NotFound(f"No enhancement request {ref!r}.")
+        raise NotFound(_l("No enhancement request %(ref)s.", ref=repr(ref)))
     return found
 
 
@@ -140,18 +141,24 @@ def _text_errors(values: dict[str, str], errors: dict[str, list[str]]) -> None:
         if not text:
             errors[name] = [missing[name]]
         elif len(text) > limits[name]:
-            errors[name] = [f"At most {limits[name]:,} characters (this one has {len(text):,})."]
+            errors[name] = [
+                _l(
+                    "At most %(value)s characters (this one has %(count)s).",
+                    value=format(limits[name], ","),
+                    count=format(len(text), ","),
+                )
+            ]
         elif not is_clean_text(text):
-            errors[name] = ["Contains characters that cannot be stored."]
+            errors[name] = [_l("Contains characters that cannot be stored.")]
 
 
 def _module(session: Session, code: str | None, errors: dict[str, list[str]]) -> ModuleRef | None:
     if not (code or "").strip():
-        errors["module"] = ["Choose the ERP module."]
+        errors["module"] = [_l("Choose the ERP module.")]
         return None
     module = module_ref_by_code(session, code or "")
     if module is None or not module.active:
-        errors["module"] = ["Choose one of the active ERP modules in the list."]
+        errors["module"] = [_l("Choose one of the active ERP modules in the list.")]
         return None
     return module
 
@@ -163,7 +170,9 @@ def _tickets(
     found: list[Ticket] = []
     unknown: list[str] = []
     if len(refs) > INCIDENTS_MAX:
-        errors["incidents"] = [f"At most {INCIDENTS_MAX} incidents."]
+        errors["incidents"] = [
+            _l("At most %(incidents_max)s incidents.", incidents_max=INCIDENTS_MAX)
+        ]
         return found
     for ref in refs:
         try:
@@ -177,7 +186,7 @@ def _tickets(
         if all(t.id != ticket.id for t in found):
             found.append(ticket)
     if unknown:
-        errors["incidents"] = [f"No ticket you can see: {', '.join(unknown)}."]
+        errors["incidents"] = [_l("No ticket you can see: %(value)s.", value=", ".join(unknown))]
     return found
 
 
@@ -209,7 +218,7 @@ def submit(
     found = _module(session, module, errors)
     tickets = _tickets(session, actor, list(incidents or ()), errors)
     if errors or found is None:
-        raise ValidationFailed("The request is incomplete.", errors=errors)
+        raise ValidationFailed(_l("The request is incomplete."), errors=errors)
     owner = requester or actor
     now = utcnow()
     enhancement = Enhancement(
@@ -257,7 +266,7 @@ def submit_from_ticket(
     What was not typed comes from the ticket (its title, its description as the problem).
     """
     if not can(actor, Permission.TICKET_WORK, ticket.module_id):
-        raise PermissionDenied("Only the support team turns a ticket into a request.")
+        raise PermissionDenied(_l("Only the support team turns a ticket into a request."))
     require(actor, Permission.ENHANCEMENT_SUBMIT)
     module = module_ref(session, ticket.module_id)
     return submit(
@@ -300,23 +309,23 @@ def update_enhancement(
     require(actor, Permission.ENHANCEMENT_SUBMIT)
     if enhancement.status in CLOSED:
         raise Conflict(
-            "A closed request cannot change.", current_status=enhancement.status, allowed=[]
+            _l("A closed request cannot change."), current_status=enhancement.status, allowed=[]
         )
     allowed = editable_fields(actor, enhancement)
     refused = sorted(set(values) - allowed)
     if refused:
         raise PermissionDenied(
-            "You cannot change these fields now.",
-            errors={name: ["Not editable by you in this state."] for name in refused},
+            _l("You cannot change these fields now."),
+            errors={name: [_l("Not editable by you in this state.")] for name in refused},
         )
     errors: dict[str, list[str]] = {}
     words = {k: (values[k] or "").strip() for k in ("title", "problem", "benefit") if k in values}
     _text_errors(words, errors)
     module = _module(session, values["module"], errors) if "module" in values else None
     if module is not None and not can(actor, Permission.ENHANCEMENT_QUALIFY, module.id):
-        errors["module"] = ["You are not the product owner of that module."]
+        errors["module"] = [_l("You are not the product owner of that module.")]
     if errors:
-        raise ValidationFailed("The request was not changed.", errors=errors)
+        raise ValidationFailed(_l("The request was not changed."), errors=errors)
     changes = audit.apply_changes(enhancement, words)
     if module is not None and module.id != enhancement.module_id:
         before = module_ref(session, enhancement.module_id)
@@ -338,7 +347,7 @@ def check_may_vote(actor: User, enhancement: Enhancement) -> None:
     require(actor, Permission.ENHANCEMENT_SUBMIT)
     if enhancement.status in CLOSED:
         raise Conflict(
-            "Votes are closed on this request.", current_status=enhancement.status, allowed=[]
+            _l("Votes are closed on this request."), current_status=enhancement.status, allowed=[]
         )
 
 

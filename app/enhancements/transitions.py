@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.core import audit
@@ -66,7 +67,7 @@ def perform(
     """
     who = parties(actor, enhancement)
     if not who:
-        raise PermissionDenied("You take no part in this request.")
+        raise PermissionDenied(_l("You take no part in this request."))
     transition = transition_for(enhancement.status, action, who)
     now = utcnow()
     changes: dict[str, list[Any]] = {"status": [enhancement.status, transition.target.value]}
@@ -74,13 +75,17 @@ def perform(
         text = (rationale or "").strip()
         if not text:
             raise ValidationFailed(
-                "A decision needs its rationale.",
-                errors={"rationale": ["Say why, for the requester and the decision log."]},
+                _l("A decision needs its rationale."),
+                errors={"rationale": [_l("Say why, for the requester and the decision log.")]},
             )
         if len(text) > RATIONALE_MAX:
             raise ValidationFailed(
-                "The rationale is too long.",
-                errors={"rationale": [f"At most {RATIONALE_MAX} characters."]},
+                _l("The rationale is too long."),
+                errors={
+                    "rationale": [
+                        _l("At most %(rationale_max)s characters.", rationale_max=RATIONALE_MAX)
+                    ]
+                },
             )
         changes |= audit.apply_changes(
             enhancement,

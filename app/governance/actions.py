@@ -10,6 +10,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -48,10 +49,10 @@ def check_source(session: Session, source: str | None) -> str | None:
     number = whole_number(raw_id)
     if model is None or number is None:
         raise invalid(
-            "source", "Name a source as meeting:<id>, point:<id>, risk:<id> or objective:<id>."
+            "source", _l("Name a source as meeting:<id>, point:<id>, risk:<id> or objective:<id>.")
         )
     if session.get(model, number) is None:
-        raise invalid("source", f"No {kind} {raw_id}.")
+        raise invalid("source", _l("No %(kind)s %(raw_id)s.", kind=kind, raw_id=raw_id))
     return f"{kind}:{number}"
 
 
@@ -104,7 +105,7 @@ def get_action(session: Session, actor: User, action_id: int) -> ActionItem:
     """One action item: the committee and auditors see all, an owner sees theirs."""
     item = session.get(ActionItem, action_id)
     if item is None or not _may_see(actor, item):
-        raise NotFound("No such action item.")
+        raise NotFound(_l("No such action item."))
     return item
 
 
@@ -122,9 +123,11 @@ def update_action(
     manager = can(actor, Permission.GOVERNANCE_MANAGE)
     if not manager:
         if item.owner_id != actor.id:
-            raise PermissionDenied("Only the committee changes someone else's action item.")
+            raise PermissionDenied(_l("Only the committee changes someone else's action item."))
         if set(values) - {"status"}:
-            raise PermissionDenied("As its owner you may only close or reopen this action item.")
+            raise PermissionDenied(
+                _l("As its owner you may only close or reopen this action item.")
+            )
     plain = {k: values[k] for k in ("title", "due_date", "status") if k in values}
     if "owner" in values:
         plain["owner_id"] = user_by_email(session, values["owner"]).id

@@ -7,6 +7,7 @@ from datetime import date
 
 from flask import Response, request
 from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -529,13 +530,19 @@ class RiskItem(MethodView):
 
 def _year(year: int) -> int:
     if not 2000 <= year <= 2999:
-        raise NotFound("No budget for that year.")
+        raise NotFound(_l("No budget for that year."))
     return year
 
 
 def _category(category: str) -> str:
     if category not in budget.CATEGORIES:
-        raise NotFound(f"No budget category '{category}' ({', '.join(budget.CATEGORIES)}).")
+        raise NotFound(
+            _l(
+                "No budget category '%(category)s' (%(value)s).",
+                category=category,
+                value=", ".join(budget.CATEGORIES),
+            )
+        )
     return category
 
 

@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
@@ -47,16 +48,16 @@ def money(value: object, field_name: str) -> Decimal:
     try:
         amount = Decimal(str(value)).quantize(CENT)
     except (InvalidOperation, ValueError):
-        raise invalid(field_name, "Not an amount.") from None
+        raise invalid(field_name, _l("Not an amount.")) from None
     if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
-        raise invalid(field_name, "An amount between 0 and 999,999,999,999.99.")
+        raise invalid(field_name, _l("An amount between 0 and 999,999,999,999.99."))
     return amount
 
 
 def month_number(value: str | int, field_name: str = "month") -> int:
     month = whole_number(str(value))
     if month is None or not 1 <= month <= 12:
-        raise invalid(field_name, "A month from 01 to 12.")
+        raise invalid(field_name, _l("A month from 01 to 12."))
     return month
 
 
@@ -140,7 +141,7 @@ def import_actuals(session: Session, actor: User, year: int, text: str) -> int:
         except (ValueError, ValidationFailed) as exc:
             errors[f"line {number}"] = [getattr(exc, "message", str(exc))]
     if errors:
-        raise ValidationFailed("The file has lines that cannot be imported.", errors=errors)
+        raise ValidationFailed(_l("The file has lines that cannot be imported."), errors=errors)
     for category, month, amount in rows:
         record_actual(session, actor, year, category, month, amount)
     return len(rows)

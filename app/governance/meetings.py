@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
@@ -81,7 +82,7 @@ def get_meeting(session: Session, actor: User, meeting_id: int) -> Meeting:
     require(actor, Permission.GOVERNANCE_VIEW)
     meeting = session.get(Meeting, meeting_id)
     if meeting is None:
-        raise NotFound("No such meeting.")
+        raise NotFound(_l("No such meeting."))
     return meeting
 
 
@@ -153,7 +154,7 @@ def order_points(session: Session, actor: User, meeting: Meeting, order: list[in
     require(actor, Permission.GOVERNANCE_MANAGE)
     known = {p.id: p for p in meeting.points}
     if any(pid not in known for pid in order) or len(set(order)) != len(order):
-        raise invalid("order", "Name each point of this agenda at most once.")
+        raise invalid("order", _l("Name each point of this agenda at most once."))
     before = [p.id for p in meeting.points]
     rest = [p for p in meeting.points if p.id not in set(order)]
     for i, point in enumerate([known[pid] for pid in order] + rest, start=1):
@@ -176,7 +177,7 @@ def move_point(session: Session, actor: User, meeting: Meeting, point_id: int, s
 def _point(meeting: Meeting, point_id: int | None) -> AgendaPoint:
     point = next((p for p in meeting.points if p.id == point_id), None)
     if point is None:
-        raise invalid("point", f"No point {point_id} on this agenda.")
+        raise invalid("point", _l("No point %(point_id)s on this agenda.", point_id=point_id))
     return point
 
 
@@ -184,7 +185,7 @@ def _enhancement(session: Session, ref: str) -> Enhancement:
     number = whole_number(ref.upper().removeprefix("ENH-"))
     found = session.get(Enhancement, number) if number else None
     if found is None:
-        raise invalid("decisions", f"No enhancement request '{ref}'.")
+        raise invalid("decisions", _l("No enhancement request '%(ref)s'.", ref=ref))
     return found
 
 
@@ -206,7 +207,9 @@ def record_decision(
         enhancement = source.split(":", 1)[1]  # deciding on the point decides on its request
     target = _enhancement(session, enhancement) if enhancement else None
     if (target is None) != (outcome is None):
-        raise invalid("decisions", "A decision on a request names both the request and an outcome.")
+        raise invalid(
+            "decisions", _l("A decision on a request names both the request and an outcome.")
+        )
     if target is not None:
         enhancement_transitions.perform(
             session,
@@ -333,7 +336,7 @@ def publish(session: Session, actor: User, meeting: Meeting) -> MinutesVersion:
     """Freeze the minutes as the next version and send them to the committee's members."""
     require(actor, Permission.GOVERNANCE_MANAGE)
     if meeting.status == "published":
-        raise Conflict("These minutes are published; record a correction to publish again.")
+        raise Conflict(_l("These minutes are published; record a correction to publish again."))
     number = len(meeting.versions) + 1
     version = MinutesVersion(
         meeting=meeting,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -43,10 +44,12 @@ def open_survey(
     require(actor, Permission.PULSE_MANAGE)
     questions = [q.strip() for q in questions if q and q.strip()]
     if not 1 <= len(questions) <= MAX_QUESTIONS:
-        raise invalid("questions", f"From 1 to {MAX_QUESTIONS} questions.")
+        raise invalid(
+            "questions", _l("From 1 to %(max_questions)s questions.", max_questions=MAX_QUESTIONS)
+        )
     target = module_by_code(session, module)
     if audience == "module" and target is None:
-        raise invalid("module", "A survey of a module's users names the module.")
+        raise invalid("module", _l("A survey of a module's users names the module."))
     survey = PulseSurvey(
         title=title.strip(),
         questions=questions,
@@ -75,7 +78,7 @@ def close_survey(session: Session, actor: User, survey: PulseSurvey) -> PulseSur
 def get_survey(session: Session, survey_id: int) -> PulseSurvey:
     survey = session.get(PulseSurvey, survey_id)
     if survey is None:
-        raise NotFound("No such survey.")
+        raise NotFound(_l("No such survey."))
     return survey
 
 
@@ -127,14 +130,18 @@ def answer(
     """Record ``actor``'s answer once; the answer itself keeps no trace of who gave it."""
     require(actor, Permission.PULSE_ANSWER)
     if survey.status != "open" or (survey.closes_on and survey.closes_on < today):
-        raise Conflict("This survey is closed.")
+        raise Conflict(_l("This survey is closed."))
     if not _in_audience(actor, survey):
-        raise PermissionDenied("This survey is not meant for you.")
+        raise PermissionDenied(_l("This survey is not meant for you."))
     if _answered(session, survey, actor):
-        raise Conflict("You answered this survey already.")
+        raise Conflict(_l("You answered this survey already."))
     if len(scores) != len(survey.questions) or any(not 1 <= s <= 5 for s in scores):
         raise invalid(
-            "scores", f"One score from 1 to 5 for each of the {len(survey.questions)} questions."
+            "scores",
+            _l(
+                "One score from 1 to 5 for each of the %(count)s questions.",
+                count=len(survey.questions),
+            ),
         )
     target = module_by_code(session, module) if module else None
     if survey.audience == "module":

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from importlib import import_module
 from importlib.util import find_spec
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -42,7 +43,7 @@ def parse_period(session: Session, period: str | None, today: date) -> tuple[str
     if match := _MONTH.match(period):
         year, month = int(match[1]), int(match[2])
         if not 2000 <= year <= 2999 or not 1 <= month <= 12:
-            raise invalid("period", "A month from 2000-01 to 2999-12.")
+            raise invalid("period", _l("A month from 2000-01 to 2999-12."))
         start = date(year, month, 1)
         end = (date(year + month // 12, month % 12 + 1, 1)) - timedelta(days=1)
         return period, start, end
@@ -50,14 +51,14 @@ def parse_period(session: Session, period: str | None, today: date) -> tuple[str
         try:
             start = date.fromisocalendar(int(match[1]), int(match[2]), 1)
         except ValueError:
-            raise invalid("period", "No such ISO week.") from None
+            raise invalid("period", _l("No such ISO week.")) from None
         if not 2000 <= start.year <= 2999:
-            raise invalid("period", "A week from 2000 to 2999.")
+            raise invalid("period", _l("A week from 2000 to 2999."))
         return period, start, start + timedelta(days=6)
     if match := _MEETING.match(period):
         meeting = session.get(Meeting, int(match[1]))
         if meeting is None:
-            raise invalid("period", f"No meeting {match[1]}.")
+            raise invalid("period", _l("No meeting %(value)s.", value=match[1]))
         previous = session.scalar(
             select(func.max(Meeting.scheduled_at)).where(
                 Meeting.committee_id == meeting.committee_id,
@@ -67,7 +68,7 @@ def parse_period(session: Session, period: str | None, today: date) -> tuple[str
         end = meeting.scheduled_at.date()
         start = previous.date() + timedelta(days=1) if previous else end - timedelta(days=30)
         return f"{meeting.committee.name} {end.isoformat()}", start, end
-    raise invalid("period", "A month (2026-11), an ISO week (2026-W45) or meeting:<id>.")
+    raise invalid("period", _l("A month (2026-11), an ISO week (2026-W45) or meeting:<id>."))
 
 
 def _optional(module: str, function: str):

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -138,7 +139,7 @@ def get_risk(session: Session, actor: User, risk_id: int) -> Risk:
     require(actor, Permission.GOVERNANCE_VIEW)
     risk = session.get(Risk, risk_id)
     if risk is None:
-        raise NotFound("No such risk.")
+        raise NotFound(_l("No such risk."))
     return risk
 
 

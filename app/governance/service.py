@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -37,14 +38,16 @@ STATUS_RANK = {"green": 0, "amber": 1, "red": 2}
 
 
 def invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {message}", errors={field: [message]})
+    return ValidationFailed(
+        _l("%(field)s: %(message)s", field=field, message=message), errors={field: [message]}
+    )
 
 
 def user_by_email(session: Session, email: str, field: str = "owner") -> User:
     """The active user with ``email``; 422 naming ``field`` otherwise."""
     user = session.scalar(select(User).where(func.lower(User.email) == (email or "").lower()))
     if user is None or not user.active:
-        raise invalid(field, f"No active user '{email}'.")
+        raise invalid(field, _l("No active user '%(email)s'.", email=email))
     return user
 
 
@@ -53,7 +56,7 @@ def module_by_code(session: Session, code: str | None, field: str = "module") ->
         return None
     module = session.scalar(select(Module).where(Module.code == code))
     if module is None:
-        raise invalid(field, f"No module '{code}'.")
+        raise invalid(field, _l("No module '%(code)s'.", code=code))
     return module
 
 
@@ -125,13 +128,13 @@ def objective_status(kpis: list[KpiReading]) -> tuple[str | None, str | None]:
 
 def _indicator_links(session: Session, items: list[dict]) -> list[ObjectiveIndicator]:
     if not items:
-        raise invalid("indicators", "An objective is measured by at least one indicator.")
+        raise invalid("indicators", _l("An objective is measured by at least one indicator."))
     links, seen = [], set()
     for item in items:
         try:
             registry.get(item["key"])
         except NotFound:
-            raise invalid("indicators", f"No indicator '{item['key']}'.") from None
+            raise invalid("indicators", _l("No indicator '%(key)s'.", key=item["key"])) from None
         module = module_by_code(session, item.get("module"), "indicators")
         pair = (item["key"], module.id if module else None)
         if pair in seen:
@@ -202,7 +205,7 @@ def get_objective(session: Session, actor: User, objective_id: int) -> Objective
     require(actor, Permission.GOVERNANCE_VIEW)
     objective = session.get(Objective, objective_id)
     if objective is None:
-        raise NotFound("No such objective.")
+        raise NotFound(_l("No such objective."))
     return objective
 
 
@@ -248,7 +251,7 @@ def create_committee(
     """A committee with its members (emails); the chair defaults to its creator."""
     require(actor, Permission.GOVERNANCE_MANAGE)
     if session.scalar(select(Committee.id).where(Committee.name == name.strip())):
-        raise Conflict(f"A committee '{name}' exists already.")
+        raise Conflict(_l("A committee '%(name)s' exists already.", name=name))
     people = {user.id: user for user in (user_by_email(session, e, "members") for e in members)}
     chair_user = user_by_email(session, chair, "chair") if chair else actor
     people.setdefault(chair_user.id, chair_user)
@@ -279,7 +282,7 @@ def get_committee(session: Session, actor: User, committee_id: int) -> Committee
     require(actor, Permission.GOVERNANCE_VIEW)
     committee = session.get(Committee, committee_id)
     if committee is None:
-        raise NotFound("No such committee.")
+        raise NotFound(_l("No such committee."))
     return committee
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import current_app, request
 from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from sqlalchemy import or_, select
 
@@ -269,7 +270,7 @@ class ApiTokens(MethodView):
                 is_service_account=True,
             )
         if holder is None:
-            raise ValidationFailed("Unknown user.", errors={"user": ["No such user."]})
+            raise ValidationFailed(_l("Unknown user."), errors={"user": [_l("No such user.")]})
         longest = service.token_lifetime_limit(holder, current_app.config)
         token, secret = service.issue_token(
             db.session,

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from flask import Flask, current_app, flash, g, request
 from flask import session as cookie
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from app.core.actor import set_actor_resolver
@@ -88,10 +89,10 @@ def _load_bearer_user() -> None:
         return
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        raise Unauthenticated("Use 'Authorization: Bearer <token>'.")
+        raise Unauthenticated(_l("Use 'Authorization: Bearer <token>'."))
     user = user_for_token(db.session, secret.strip())
     if user is None:
-        raise Unauthenticated("The token is invalid, expired or revoked.")
+        raise Unauthenticated(_l("The token is invalid, expired or revoked."))
     if db.session.dirty:
         db.session.commit()  # its last use, shown to its holder (at most once a minute)
     g.api_user = user

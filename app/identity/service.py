@@ -24,6 +24,7 @@ from zoneinfo import available_timezones
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -82,7 +83,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_l("No such user."))
     return user
 
 
@@ -98,12 +99,13 @@ def _check_roles(roles: Iterable[tuple[str, int | None]]) -> list[tuple[str, int
         except ValueError as exc:
             allowed = ", ".join(r.value for r in Role)
             raise ValidationFailed(
-                f"Unknown role {role!r}.", errors={"roles": [f"Must be one of: {allowed}."]}
+                _l("Unknown role %(role)s.", role=repr(role)),
+                errors={"roles": [_l("Must be one of: %(allowed)s.", allowed=allowed)]},
             ) from exc
         if module_id is not None and Role(role) not in MODULE_SCOPED_ROLES:
             raise ValidationFailed(
-                f"Role {role!r} cannot be scoped to a module.",
-                errors={"roles": [f"{role} applies to every module."]},
+                _l("Role %(role)s cannot be scoped to a module.", role=repr(role)),
+                errors={"roles": [_l("%(role)s applies to every module.", role=role)]},
             )
         checked.append((role, module_id))
     return checked
@@ -191,11 +193,24 @@ def _keep_an_administrator(
         .with_for_update()
     ).all()
     if not [admin_id for admin_id in admins if admin_id != user.id]:
-        what = "deactivated" if not active else "lose the admin role"
+        message = (
+            _l(
+                "%(email)s is the last active administrator and cannot lose the admin role: "
+                "make someone else an administrator first.",
+                email=user.email,
+            )
+            if active
+            else _l(
+                "%(email)s is the last active administrator and cannot be deactivated: "
+                "make someone else an administrator first.",
+                email=user.email,
+            )
+        )
         raise Conflict(
-            f"{user.email} is the last active administrator and cannot {what}: "
-            "make someone else an administrator first.",
-            errors={"roles" if active else "active": ["Steward needs an active administrator."]},
+            message,
+            errors={
+                "roles" if active else "active": [_l("Steward needs an active administrator.")]
+            },
         )
 
 
@@ -317,7 +332,8 @@ def authenticate(
     wait = login_wait_seconds(session, email, remote_addr, throttle)
     if wait:
         raise TooManyRequests(
-            f"Too many failed logins; try again in {_wait_in_words(wait)}.", retry_after=wait
+            _l("Too many failed logins; try again in %(value)s.", value=_wait_in_words(wait)),
+            retry_after=wait,
         )
     user = find_user_by_email(session, email)
     ok = verify_password(user.password_hash if user else None, password or "")
@@ -326,7 +342,7 @@ def authenticate(
         LoginAttempt(email=email, remote_addr=remote_addr, attempted_at=utcnow(), succeeded=ok)
     )
     if not ok:
-        raise Unauthenticated("Wrong email or password.")
+        raise Unauthenticated(_l("Wrong email or password."))
     user.last_login_at = utcnow()
     return user
 
@@ -421,33 +437,36 @@ def issue_token(
     scopes = list(scopes or [])
     if not scopes:
         raise ValidationFailed(
-            "A token needs at least one scope.",
-            errors={"scopes": ["Name the permissions the token is for ('*' for all yours)."]},
+            _l("A token needs at least one scope."),
+            errors={"scopes": [_l("Name the permissions the token is for ('*' for all yours).")]},
         )
     unknown = sorted(set(scopes) - VALID_SCOPES)
     if unknown:
         raise ValidationFailed(
-            "Unknown scopes.", errors={"scopes": [f"Unknown: {', '.join(unknown)}."]}
+            _l("Unknown scopes."),
+            errors={"scopes": [_l("Unknown: %(value)s.", value=", ".join(unknown))]},
         )
     reserved = sorted(set(scopes) & {str(scope) for scope in SERVICE_SCOPES})
     if reserved and not user.is_service_account:
         raise ValidationFailed(
-            "Only a service account may hold these scopes.",
-            errors={"scopes": [f"For service accounts only: {', '.join(reserved)}."]},
+            _l("Only a service account may hold these scopes."),
+            errors={
+                "scopes": [_l("For service accounts only: %(value)s.", value=", ".join(reserved))]
+            },
         )
     now = utcnow()
     if expires_at is None:
         raise ValidationFailed(
-            "Every token expires.", errors={"expires_at": ["Give the token an expiry."]}
+            _l("Every token expires."), errors={"expires_at": [_l("Give the token an expiry.")]}
         )
     if expires_at <= now:
         raise ValidationFailed(
-            "The expiry is in the past.", errors={"expires_at": ["Must be in the future."]}
+            _l("The expiry is in the past."), errors={"expires_at": [_l("Must be in the future.")]}
         )
     if max_lifetime is not None and expires_at > now + max_lifetime:
         raise ValidationFailed(
-            "The expiry is too far away.",
-            errors={"expires_at": [f"At most {max_lifetime.days} days from now."]},
+            _l("The expiry is too far away."),
+            errors={"expires_at": [_l("At most %(days)s days from now.", days=max_lifetime.days)]},
         )
     prefix = secrets.token_hex(4)
     secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
@@ -600,7 +619,7 @@ def revoke_token(session: Session, actor: User, token_id: int) -> ApiToken:
     own = token is not None and token.user_id == actor.id
     allowed = can(actor, Permission.TOKEN_MANAGE) or (own and can(actor, Permission.TOKEN_SELF))
     if token is None or not allowed:
-        raise NotFound("No such token.")
+        raise NotFound(_l("No such token."))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(session, actor, "api_token", token.id, "revoked", {"revoked": [False, True]})
@@ -630,15 +649,15 @@ def update_settings(
     if timezone is not ...:
         zone = (timezone or "").strip() or None
         if zone is not None and zone not in zones():
-            errors["timezone"] = ["An IANA time zone, like Europe/Paris."]
+            errors["timezone"] = [_l("An IANA time zone, like Europe/Paris.")]
         values["timezone"] = zone
     if locale is not ...:
         language = (locale or "").strip() or None
         if language is not None and language not in LANGUAGES:
-            errors["locale"] = [f"One of: {', '.join(LANGUAGES)}."]
+            errors["locale"] = [_l("One of: %(value)s.", value=", ".join(LANGUAGES))]
         values["locale"] = language
     if errors:
-        raise ValidationFailed("The settings were not saved.", errors=errors)
+        raise ValidationFailed(_l("The settings were not saved."), errors=errors)
     changes = audit.apply_changes(actor, values)
     if changes:
         session.flush()
@@ -679,7 +698,8 @@ def update_desk_settings(
     require(actor, Permission.TICKET_WORK)
     if "reply_mode" in values and values["reply_mode"] not in REPLY_MODES:
         raise ValidationFailed(
-            "Unknown reply mode.", errors={"reply_mode": [f"One of: {', '.join(REPLY_MODES)}."]}
+            _l("Unknown reply mode."),
+            errors={"reply_mode": [_l("One of: %(value)s.", value=", ".join(REPLY_MODES))]},
         )
     wanted = {k: values[k] for k in ("reply_mode", "absent") if k in values}
     changes = audit.apply_changes(user, wanted)

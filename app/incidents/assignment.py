@@ -8,6 +8,7 @@ audited on the ticket like any other (actor: the system, ``via: round_robin``).
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,7 +32,9 @@ ROTATION_BATCH = 200
 def assign_to_me(session: Session, actor: User, ticket: Ticket) -> Ticket:
     """The acting agent takes the ticket (audited like any routing change)."""
     if ticket.status in FINAL_STATUSES:
-        raise Conflict("A closed or cancelled ticket cannot change.", current_status=ticket.status)
+        raise Conflict(
+            _l("A closed or cancelled ticket cannot change."), current_status=ticket.status
+        )
     return update_ticket(session, actor, ticket, {"assignee": actor.email})
 
 
@@ -43,7 +46,7 @@ def _group(session: Session, code: str) -> SupportGroup:
         select(SupportGroup).where(SupportGroup.code == (code or "").strip().upper())
     )
     if group is None:
-        raise NotFound(f"No support group {code!r}.")
+        raise NotFound(_l("No support group %(code)s.", code=repr(code)))
     return group
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
@@ -83,8 +84,8 @@ def store_attachment(
     content_type = (content_type or "").split(";")[0].strip().lower()
     if content_type not in ALLOWED_TYPES:
         raise ValidationFailed(
-            "This kind of file is not accepted.",
-            errors={"file": ["PDF, images, text, CSV, Office documents or ZIP only."]},
+            _l("This kind of file is not accepted."),
+            errors={"file": [_l("PDF, images, text, CSV, Office documents or ZIP only.")]},
         )
     name = secure_filename(filename or "") or "attachment"
     full = session.scalar(
@@ -95,7 +96,12 @@ def store_attachment(
         .limit(1)
     )
     if full is not None:
-        raise Conflict(f"A ticket holds at most {MAX_PER_TICKET} attachments.")
+        raise Conflict(
+            _l(
+                "A ticket holds at most %(max_per_ticket)s attachments.",
+                max_per_ticket=MAX_PER_TICKET,
+            )
+        )
     limit = int(current_app.config["ATTACHMENT_MAX_BYTES"])
     key = f"{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}"
     path = storage_root() / key
@@ -109,17 +115,21 @@ def store_attachment(
                 size += len(chunk)
                 if size > limit:
                     raise ValidationFailed(
-                        "The file is too large.",
-                        errors={"file": [f"At most {_size_text(limit)}."]},
+                        _l("The file is too large."),
+                        errors={"file": [_l("At most %(value)s.", value=_size_text(limit))]},
                     )
                 digest.update(chunk)
                 out.write(chunk)
         if size == 0:
-            raise ValidationFailed("The file is empty.", errors={"file": ["Empty file."]})
+            raise ValidationFailed(_l("The file is empty."), errors={"file": [_l("Empty file.")]})
         if not _looks_like(content_type, head):
             raise ValidationFailed(
-                "The file's content does not match its type.",
-                errors={"file": [f"This is not a valid {content_type} file."]},
+                _l("The file's content does not match its type."),
+                errors={
+                    "file": [
+                        _l("This is not a valid %(content_type)s file.", content_type=content_type)
+                    ]
+                },
             )
     except Exception:
         path.unlink(missing_ok=True)
@@ -164,10 +174,10 @@ def attachment_path(
     is internal and ``actor`` is not of the support team)."""
     attachment = session.get(Attachment, attachment_id)
     if attachment is None or attachment.ticket_id != ticket.id:
-        raise NotFound("No such attachment.")
+        raise NotFound(_l("No such attachment."))
     if not attachment.public and not sees_internal(actor, ticket):
-        raise NotFound("No such attachment.")
+        raise NotFound(_l("No such attachment."))
     path = storage_root() / attachment.storage_key
     if not os.path.isfile(path):
-        raise NotFound("The file is missing from storage.")
+        raise NotFound(_l("The file is missing from storage."))
     return attachment, str(path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.core import audit
@@ -49,33 +50,37 @@ class RowOutcome:
 def _check_request(action: str, refs: list[str], params: dict[str, Any]) -> list[str]:
     errors: dict[str, list[str]] = {}
     if action not in ACTIONS:
-        errors["action"] = [f"One of: {', '.join(ACTIONS)}."]
+        errors["action"] = [_l("One of: %(value)s.", value=", ".join(ACTIONS))]
     unique = list(dict.fromkeys(r.strip().upper() for r in refs if r and r.strip()))
     if not unique:
-        errors["tickets"] = ["Select at least one ticket."]
+        errors["tickets"] = [_l("Select at least one ticket.")]
     elif len(unique) > MAX_TICKETS:
-        errors["tickets"] = [f"At most {MAX_TICKETS} tickets at once."]
+        errors["tickets"] = [
+            _l("At most %(max_tickets)s tickets at once.", max_tickets=MAX_TICKETS)
+        ]
     if action == "assign" and not params.get("assignee"):
-        errors["assignee"] = ["Choose the agent."]
+        errors["assignee"] = [_l("Choose the agent.")]
     if action == "group" and not params.get("group"):
-        errors["group"] = ["Choose the group."]
+        errors["group"] = [_l("Choose the group.")]
     if action == "priority":
         if not params.get("priority"):
-            errors["priority"] = ["Choose the priority."]
+            errors["priority"] = [_l("Choose the priority.")]
         if not (params.get("reason") or "").strip():
-            errors["reason"] = ["Say why the priority differs from impact x urgency."]
+            errors["reason"] = [_l("Say why the priority differs from impact x urgency.")]
     if action == "duplicate" and not params.get("duplicate_of"):
-        errors["duplicate_of"] = ["Say which ticket they duplicate."]
+        errors["duplicate_of"] = [_l("Say which ticket they duplicate.")]
     if errors:
-        raise ValidationFailed("The bulk action is incomplete.", errors=errors)
+        raise ValidationFailed(_l("The bulk action is incomplete."), errors=errors)
     return unique
 
 
 def _change_priority(session: Session, actor: User, ticket: Ticket, params: dict) -> None:
     if Party.AGENT not in parties(actor, ticket):
-        raise PermissionDenied("Only the support team changes a ticket's priority.")
+        raise PermissionDenied(_l("Only the support team changes a ticket's priority."))
     if ticket.status in FINAL_STATUSES:
-        raise Conflict("A closed or cancelled ticket cannot change.", current_status=ticket.status)
+        raise Conflict(
+            _l("A closed or cancelled ticket cannot change."), current_status=ticket.status
+        )
     changes = override_priority(session, actor, ticket, params["priority"], params.get("reason"))
     if changes:
         touch(ticket)

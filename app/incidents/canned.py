@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -51,7 +52,7 @@ def get_canned(session: Session, actor: User, canned_id: int) -> CannedResponse:
     require(actor, Permission.TICKET_WORK)
     canned = session.get(CannedResponse, canned_id) if 0 < canned_id < 2**31 else None
     if canned is None:
-        raise NotFound(f"No canned response {canned_id}.")
+        raise NotFound(_l("No canned response %(canned_id)s.", canned_id=canned_id))
     return canned
 
 
@@ -61,21 +62,23 @@ def _checked(session: Session, values: dict[str, Any]) -> dict[str, Any]:
     if "title" in values:
         title = (values["title"] or "").strip()
         if not title or len(title) > TITLE_MAX or not is_clean_text(title):
-            errors["title"] = [f"A title of 1 to {TITLE_MAX} characters."]
+            errors["title"] = [_l("A title of 1 to %(title_max)s characters.", title_max=TITLE_MAX)]
         clean["title"] = title
     if "body" in values:
         body = (values["body"] or "").strip()
         if not body or len(body) > BODY_MAX or not is_clean_text(body):
-            errors["body"] = [f"A text of 1 to {BODY_MAX:,} characters."]
+            errors["body"] = [
+                _l("A text of 1 to %(body_max)s characters.", body_max=format(BODY_MAX, ","))
+            ]
         clean["body"] = body
     if "module" in values:
         code = (values["module"] or "").strip()
         found = module_ref_by_code(session, code) if code else None
         if code and found is None:
-            errors["module"] = ["No such module; leave empty for every module."]
+            errors["module"] = [_l("No such module; leave empty for every module.")]
         clean["module_id"] = found.id if found else None
     if errors:
-        raise ValidationFailed("The canned response was not saved.", errors=errors)
+        raise ValidationFailed(_l("The canned response was not saved."), errors=errors)
     return clean
 
 
@@ -148,5 +151,5 @@ def placeholders_for(session: Session, actor: User, ticket: Ticket) -> dict[str,
 def render_for(session: Session, actor: User, canned: CannedResponse, ticket: Ticket) -> str:
     """The response's text for ``ticket``; 404 if it belongs to another module."""
     if canned.module_id is not None and canned.module_id != ticket.module_id:
-        raise NotFound(f"No canned response {canned.id} for this ticket's module.")
+        raise NotFound(_l("No canned response %(id)s for this ticket's module.", id=canned.id))
     return fill(canned.body, placeholders_for(session, actor, ticket))

@@ -12,6 +12,7 @@ ticket waiting on them resumes it. Built on ``service`` and ``transitions``; nei
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,7 +42,7 @@ def check_may_converse(actor: User, ticket: Ticket, *, public: bool = True) -> N
     else:
         require(actor, Permission.TICKET_CONVERSE, ticket.module_id)
     if ticket.status in ENDED:
-        raise Conflict("This ticket is closed; open a new one.", current_status=ticket.status)
+        raise Conflict(_l("This ticket is closed; open a new one."), current_status=ticket.status)
 
 
 def may_converse(actor: User, ticket: Ticket, *, public: bool = True) -> bool:
@@ -62,10 +63,12 @@ def add_comment(
     except PermissionDenied as exc:
         if public or exc.code != "forbidden":
             raise
-        raise PermissionDenied("Only the support team writes internal notes.") from exc
+        raise PermissionDenied(_l("Only the support team writes internal notes.")) from exc
     body = (body or "").strip()
     if not body:
-        raise ValidationFailed("The comment is empty.", errors={"body": ["Write something."]})
+        raise ValidationFailed(
+            _l("The comment is empty."), errors={"body": [_l("Write something.")]}
+        )
     who = parties(actor, ticket)
     is_support = Party.AGENT in who
     comment = Comment(ticket_id=ticket.id, author_id=actor.id, body=body, public=public)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Integer,
     Select,
@@ -282,9 +283,14 @@ def sort_keys(sort: str) -> list[SortKey]:
 
 def _check(query: TicketQuery) -> None:
     if query.view and query.view not in VIEWS:
-        raise ValidationFailed("Unknown queue.", errors={"view": [f"One of: {', '.join(VIEWS)}."]})
+        raise ValidationFailed(
+            _l("Unknown queue."),
+            errors={"view": [_l("One of: %(value)s.", value=", ".join(VIEWS))]},
+        )
     if query.sort not in SORTS:
-        raise ValidationFailed("Unknown sort.", errors={"sort": [f"One of: {', '.join(SORTS)}."]})
+        raise ValidationFailed(
+            _l("Unknown sort."), errors={"sort": [_l("One of: %(value)s.", value=", ".join(SORTS))]}
+        )
 
 
 def list_tickets(

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql import ColumnElement
@@ -114,7 +115,7 @@ def parties(actor: User | None, ticket: Ticket) -> set[Party]:
 def parse_ref(ref: str) -> int:
     match = REF_PATTERN.match((ref or "").strip())
     if not match or not fits_db_id(int(match.group(1))):
-        raise NotFound(f"No ticket {ref!r}.")
+        raise NotFound(_l("No ticket %(ref)s.", ref=repr(ref)))
     return int(match.group(1))
 
 
@@ -123,7 +124,7 @@ def get_ticket(session: Session, actor: User, ref: str, *, for_update: bool = Fa
     require_any(actor, VIEW_PERMISSIONS)
     ticket = session.get(Ticket, parse_ref(ref), with_for_update=for_update or None)
     if ticket is None or not can_see(actor, ticket):
-        raise NotFound(f"No ticket {ref!r}.")
+        raise NotFound(_l("No ticket %(ref)s.", ref=repr(ref)))
     return ticket
 
 
@@ -133,7 +134,8 @@ def get_ticket(session: Session, actor: User, ref: str, *, for_update: bool = Fa
 def _check_level(name: str, value: str) -> str:
     if value not in sla.LEVELS:
         raise ValidationFailed(
-            f"Invalid {name}.", errors={name: [f"Must be one of: {', '.join(sla.LEVELS)}."]}
+            _l("Invalid %(name)s.", name=name),
+            errors={name: [_l("Must be one of: %(value)s.", value=", ".join(sla.LEVELS))]},
         )
     return value
 
@@ -142,13 +144,13 @@ def _module_or_422(session: Session, code: str) -> ModuleRef:
     module = module_ref_by_code(session, code)
     if module is None:
         raise ValidationFailed(
-            f"No module {code!r}.",
-            errors={"module": ["Choose one of the ERP modules in the list."]},
+            _l("No module %(code)s.", code=repr(code)),
+            errors={"module": [_l("Choose one of the ERP modules in the list.")]},
         )
     if not module.active:
         raise ValidationFailed(
-            "This module is retired.",
-            errors={"module": ["This module is retired; choose another."]},
+            _l("This module is retired."),
+            errors={"module": [_l("This module is retired; choose another.")]},
         )
     return module
 
@@ -179,18 +181,28 @@ def create_ticket(
     # every field is checked before answering, so the form shows all its errors at once
     errors: dict[str, list[str]] = {}
     if not title:
-        errors["title"] = ["Say in a few words what is broken."]
+        errors["title"] = [_l("Say in a few words what is broken.")]
     elif len(title) > TITLE_MAX:
-        errors["title"] = [f"At most {TITLE_MAX:,} characters (this one has {len(title):,})."]
+        errors["title"] = [
+            _l(
+                "At most %(title_max)s characters (this one has %(count)s).",
+                title_max=format(TITLE_MAX, ","),
+                count=format(len(title), ","),
+            )
+        ]
     if not description:
-        errors["description"] = ["Describe what happened and what you expected."]
+        errors["description"] = [_l("Describe what happened and what you expected.")]
     elif len(description) > DESCRIPTION_MAX:
         errors["description"] = [
-            f"At most {DESCRIPTION_MAX:,} characters (this one has {len(description):,})."
+            _l(
+                "At most %(description_max)s characters (this one has %(count)s).",
+                description_max=format(DESCRIPTION_MAX, ","),
+                count=format(len(description), ","),
+            )
         ]
     found = None
     if not (module or "").strip():
-        errors["module"] = ["Choose the ERP module."]
+        errors["module"] = [_l("Choose the ERP module.")]
     else:
         try:
             found = _module_or_422(session, module)
@@ -202,7 +214,7 @@ def create_ticket(
         except ValidationFailed as exc:
             errors.update(exc.errors)
     if errors or found is None:
-        raise ValidationFailed("The ticket is incomplete.", errors=errors)
+        raise ValidationFailed(_l("The ticket is incomplete."), errors=errors)
     now = utcnow()
     ticket = Ticket(
         title=title,
@@ -248,8 +260,8 @@ def _resolve_assignee(session: Session, email: str | None, ticket: Ticket) -> Us
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.active or not can(user, Permission.TICKET_WORK, ticket.module_id):
         raise ValidationFailed(
-            "Cannot assign to this person.",
-            errors={"assignee": ["Not an active support agent for this module."]},
+            _l("Cannot assign to this person."),
+            errors={"assignee": [_l("Not an active support agent for this module.")]},
         )
     return user
 
@@ -259,7 +271,9 @@ def _resolve_group(session: Session, code: str | None) -> SupportGroup | None:
         return None
     group = session.scalar(select(SupportGroup).where(SupportGroup.code == code.strip().upper()))
     if group is None:
-        raise ValidationFailed("Unknown support group.", errors={"group": ["No such group."]})
+        raise ValidationFailed(
+            _l("Unknown support group."), errors={"group": [_l("No such group.")]}
+        )
     return group
 
 
@@ -301,14 +315,15 @@ def override_priority(
     """An agent sets a priority other than the matrix's; the reason is mandatory and audited."""
     if priority not in sla.PRIORITIES:
         raise ValidationFailed(
-            "Invalid priority.", errors={"priority": [f"One of {', '.join(sla.PRIORITIES)}."]}
+            _l("Invalid priority."),
+            errors={"priority": [_l("One of %(value)s.", value=", ".join(sla.PRIORITIES))]},
         )
     if priority == ticket.priority:
         return {}
     if not (reason or "").strip():
         raise ValidationFailed(
-            "Changing the priority needs a reason.",
-            errors={"reason": ["Say why the priority differs from impact x urgency."]},
+            _l("Changing the priority needs a reason."),
+            errors={"reason": [_l("Say why the priority differs from impact x urgency.")]},
         )
     before = ticket.priority
     apply_priority(session, ticket, priority)
@@ -331,17 +346,19 @@ def update_ticket(session: Session, actor: User, ticket: Ticket, values: dict[st
     refused = sorted(set(values) - allowed)
     if refused:
         raise PermissionDenied(
-            "You cannot change these fields now.",
-            errors={name: ["Not editable by you in this state."] for name in refused},
+            _l("You cannot change these fields now."),
+            errors={name: [_l("Not editable by you in this state.")] for name in refused},
         )
     if ticket.status in (Status.CLOSED, Status.CANCELLED):
-        raise Conflict("A closed or cancelled ticket cannot change.", current_status=ticket.status)
+        raise Conflict(
+            _l("A closed or cancelled ticket cannot change."), current_status=ticket.status
+        )
     changes: dict[str, list[Any]] = {}
     plain = {k: values[k].strip() for k in ("title", "description") if k in values}
     if any(not v for v in plain.values()):
         raise ValidationFailed(
-            "Fields cannot be empty.",
-            errors={k: ["Cannot be empty."] for k, v in plain.items() if not v},
+            _l("Fields cannot be empty."),
+            errors={k: [_l("Cannot be empty.")] for k, v in plain.items() if not v},
         )
     changes |= audit.apply_changes(ticket, plain)
     if "module" in values:
@@ -384,9 +401,9 @@ def prequalify(
     """A key user of the module suggests a priority and adds context before triage."""
     require(actor, Permission.TICKET_PREQUALIFY, ticket.module_id)
     if ticket.status != Status.NEW:
-        raise Conflict("Pre-qualification happens before triage.", current_status=ticket.status)
+        raise Conflict(_l("Pre-qualification happens before triage."), current_status=ticket.status)
     if priority is not None and priority not in sla.PRIORITIES:
-        raise ValidationFailed("Invalid priority.", errors={"priority": ["P1 to P5."]})
+        raise ValidationFailed(_l("Invalid priority."), errors={"priority": [_l("P1 to P5.")]})
     changes = audit.apply_changes(
         ticket,
         {"suggested_priority": priority, "prequalification_note": (note or "").strip() or None},
@@ -403,13 +420,15 @@ def rate(
 ) -> Satisfaction:
     """The requester rates the support once the ticket is resolved (once per ticket)."""
     if ticket.reporter_id != actor.id:
-        raise PermissionDenied("Only the requester rates the support of a ticket.")
+        raise PermissionDenied(_l("Only the requester rates the support of a ticket."))
     if ticket.status not in (Status.RESOLVED, Status.CLOSED) or ticket.resolved_at is None:
-        raise Conflict("A ticket is rated once it is resolved.", current_status=ticket.status)
+        raise Conflict(_l("A ticket is rated once it is resolved."), current_status=ticket.status)
     if ticket.satisfaction is not None:
-        raise Conflict("This ticket is already rated.", errors={"rating": ["Already rated."]})
+        raise Conflict(
+            _l("This ticket is already rated."), errors={"rating": [_l("Already rated.")]}
+        )
     if not isinstance(rating, int) or not 1 <= rating <= 5:
-        raise ValidationFailed("Invalid rating.", errors={"rating": ["From 1 to 5 stars."]})
+        raise ValidationFailed(_l("Invalid rating."), errors={"rating": [_l("From 1 to 5 stars.")]})
     satisfaction = Satisfaction(
         ticket=ticket, rating=rating, comment=(comment or "").strip() or None, rated_by_id=actor.id
     )
@@ -423,15 +442,17 @@ def link_enhancement(session: Session, actor: User, ticket: Ticket, ref: str) ->
     """Record that enhancement ``ref`` would remove the cause of this incident (422 unless
     ``ref`` names an existing request)."""
     if Party.AGENT not in parties(actor, ticket):
-        raise PermissionDenied("Only the support team links tickets to enhancements.")
+        raise PermissionDenied(_l("Only the support team links tickets to enhancements."))
     ref = (ref or "").strip().upper()
     if not ENH_PATTERN.match(ref):
-        raise ValidationFailed("Invalid reference.", errors={"enhancement": ["Like ENH-000045."]})
+        raise ValidationFailed(
+            _l("Invalid reference."), errors={"enhancement": [_l("Like ENH-000045.")]}
+        )
     number = int(ref.removeprefix("ENH-"))
     if not fits_db_id(number) or session.get(Enhancement, number) is None:
         raise ValidationFailed(
-            "No such enhancement request.",
-            errors={"enhancement": [f"No enhancement request {ref}."]},
+            _l("No such enhancement request."),
+            errors={"enhancement": [_l("No enhancement request %(ref)s.", ref=ref)]},
         )
     return add_enhancement_link(session, actor, ticket, number, f"ENH-{number:06d}")
 

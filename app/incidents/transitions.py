@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.core import audit
@@ -117,14 +118,18 @@ def perform(
     elif transition.action == Action.REOPEN:
         if ticket.resolved_at is None:
             raise InvalidTransition(
-                "This ticket was closed without a resolution; it cannot be reopened.",
+                _l("This ticket was closed without a resolution; it cannot be reopened."),
                 allowed=allowed_actions(ticket.status, who, can_reopen=False),
                 current_status=ticket.status,
             )
         if not can_reopen(ticket, now):
             raise Conflict(
-                "The reopen window has passed; please open a new ticket.",
-                errors={"action": [f"Reopen within {_reopen_window().days} days of resolution."]},
+                _l("The reopen window has passed; please open a new ticket."),
+                errors={
+                    "action": [
+                        _l("Reopen within %(days)s days of resolution.", days=_reopen_window().days)
+                    ]
+                },
             )
         ticket.reopen_count += 1
         ticket.closed_at = None
@@ -155,11 +160,11 @@ def _resolve(ticket: Ticket, params: dict[str, Any], now: datetime) -> None:
     note = (params.get("resolution_note") or "").strip()
     errors = {}
     if code not in RESOLUTION_CODES:
-        errors["resolution_code"] = ["Choose how the ticket was resolved."]
+        errors["resolution_code"] = [_l("Choose how the ticket was resolved.")]
     if not note:
-        errors["resolution_note"] = ["Tell the requester what was done."]
+        errors["resolution_note"] = [_l("Tell the requester what was done.")]
     if errors:
-        raise ValidationFailed("A resolution needs a code and a note.", errors=errors)
+        raise ValidationFailed(_l("A resolution needs a code and a note."), errors=errors)
     ticket.resolution_code = code
     ticket.resolution_note = note
     ticket.resolved_at = now
@@ -177,19 +182,23 @@ def _mark_duplicate(
 ) -> dict[str, list[Any]]:
     if not ref:
         raise ValidationFailed(
-            "Say which ticket this duplicates.", errors={"duplicate_of": ["Required."]}
+            _l("Say which ticket this duplicates."), errors={"duplicate_of": [_l("Required.")]}
         )
     try:
         original = get_ticket(session, actor, ref)
     except NotFound as exc:  # a bad reference in the body is bad input, not a missing ticket
-        raise ValidationFailed(exc.message, errors={"duplicate_of": ["No such ticket."]}) from exc
+        raise ValidationFailed(
+            exc.message, errors={"duplicate_of": [_l("No such ticket.")]}
+        ) from exc
     if original.id == ticket.id:
         raise ValidationFailed(
-            "A ticket cannot duplicate itself.", errors={"duplicate_of": ["Another ticket."]}
+            _l("A ticket cannot duplicate itself."),
+            errors={"duplicate_of": [_l("Another ticket.")]},
         )
     if original.duplicate_of_id == ticket.id:
         raise ValidationFailed(
-            "That ticket is a duplicate of this one.", errors={"duplicate_of": ["Circular."]}
+            _l("That ticket is a duplicate of this one."),
+            errors={"duplicate_of": [_l("Circular.")]},
         )
     ticket.duplicate_of_id = original.id
     ticket.resolution_code = "duplicate"

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -69,7 +70,7 @@ def ticket_to_follow(session: Session, actor: User, ref: str) -> Ticket:
     require(actor, Permission.TICKET_WATCH)
     ticket = session.get(Ticket, parse_ref(ref))
     if ticket is None or not _may_follow(actor, ticket):
-        raise NotFound(f"No ticket {ref!r}.")
+        raise NotFound(_l("No ticket %(ref)s.", ref=repr(ref)))
     return ticket
 
 
@@ -91,7 +92,7 @@ def follow(session: Session, actor: User, ticket: Ticket) -> bool:
     """
     if not _may_follow(actor, ticket):
         require(actor, Permission.TICKET_WATCH)
-        raise NotFound(f"No ticket {ticket.ref!r}.")
+        raise NotFound(_l("No ticket %(ref)s.", ref=repr(ticket.ref)))
     if ticket.reporter_id == actor.id or is_watching(session, actor, ticket):
         return False
     session.add(Watcher(ticket_id=ticket.id, user_id=actor.id, created_at=utcnow()))

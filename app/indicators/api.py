@@ -6,6 +6,7 @@ import json
 
 from flask import Response, request
 from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from app.catalogue.service import module_ref
@@ -69,7 +70,8 @@ def _registry_page(cursor: str | None, limit: int) -> tuple[list[registry.Indica
         keys = [i.key for i in every]
         if after not in keys:
             raise ValidationFailed(
-                "The cursor is not valid.", errors={"cursor": ["Not a cursor from this list."]}
+                _l("The cursor is not valid."),
+                errors={"cursor": [_l("Not a cursor from this list.")]},
             )
         start = keys.index(after) + 1
     page = every[start : start + limit]
@@ -148,7 +150,7 @@ class Target(MethodView):
         module_id = service.module_id_of(session, args.get("module"))
         found = service.own_target(session, key, module_id)
         if found is None:
-            raise NotFound(f"No target is set for '{key}' here.")
+            raise NotFound(_l("No target is set for '%(key)s' here.", key=key))
         return json_response(
             target_to_dict(found, _module_code(session, module_id)),
             headers={"ETag": service.target_etag(found)},

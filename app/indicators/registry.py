@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
+
 from app.core.errors import NotFound
 
 
@@ -68,7 +70,7 @@ def get(key: str) -> Indicator:
     try:
         return _REGISTRY[key]
     except KeyError:
-        raise NotFound(f"No indicator '{key}'.") from None
+        raise NotFound(_l("No indicator '%(key)s'.", key=key)) from None
 
 
 def all_indicators() -> list[Indicator]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from math import isfinite
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -127,7 +128,9 @@ def module_id_of(session: Session, code: str | None) -> int | None:
         return None
     module = module_ref_by_code(session, code)
     if module is None:
-        raise ValidationFailed(f"No module '{code}'.", errors={"module": ["Unknown module."]})
+        raise ValidationFailed(
+            _l("No module '%(code)s'.", code=code), errors={"module": [_l("Unknown module.")]}
+        )
     return module.id
 
 
@@ -149,13 +152,13 @@ def set_target(
     indicator = registry.get(key)
     errors: dict[str, list[str]] = {}
     if direction not in DIRECTIONS:
-        errors["direction"] = [f"One of: {', '.join(DIRECTIONS)}."]
+        errors["direction"] = [_l("One of: %(value)s.", value=", ".join(DIRECTIONS))]
     if not isfinite(target):
-        errors["target"] = ["A finite number."]
+        errors["target"] = [_l("A finite number.")]
     if not isfinite(amber) or amber < 0:
-        errors["amber"] = ["A finite number, zero or more."]
+        errors["amber"] = [_l("A finite number, zero or more.")]
     if errors:
-        raise ValidationFailed("This target is not valid.", errors=errors)
+        raise ValidationFailed(_l("This target is not valid."), errors=errors)
     found = own_target(session, key, module_id)
     values = {"target": float(target), "amber": float(amber), "direction": direction}
     created = found is None

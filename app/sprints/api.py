@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -76,7 +77,7 @@ def _module_id(code: str | None, field: str = "module") -> int | None:
         return None
     ref = module_ref_by_code(db.session, code)
     if ref is None:
-        raise ValidationFailed("No such module.", errors={field: ["Unknown module code."]})
+        raise ValidationFailed(_l("No such module."), errors={field: [_l("Unknown module code.")]})
     return ref.id
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -100,7 +101,7 @@ def release_sprint(session: Session, actor: User | None, sprint: Sprint) -> list
         require_manage(actor, sprint.module_id)
     done = [i for i in items_of(session, sprint) if i.status == ItemStatus.DONE]
     if not done:
-        raise Conflict("Nothing in this sprint is done and waiting for release.")
+        raise Conflict(_l("Nothing in this sprint is done and waiting for release."))
     return release_items(session, actor, sprint, done)
 
 

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
@@ -78,7 +79,9 @@ def require_manage(actor: User | None, module_id: int | None) -> None:
         return
     require(actor, Permission.SPRINT_MANAGE)
     if module_scope(actor, Permission.SPRINT_MANAGE) is not None:
-        raise PermissionDenied("A team sprint across every module needs a product owner of all.")
+        raise PermissionDenied(
+            _l("A team sprint across every module needs a product owner of all.")
+        )
 
 
 def parties(actor: User | None, sprint: Sprint) -> set[Party]:
@@ -118,7 +121,7 @@ def get_sprint(
             stmt = stmt.with_for_update(of=Sprint)
         sprint = session.scalars(stmt).first()
     if sprint is None:
-        raise NotFound(f"No sprint {sprint_id}.")
+        raise NotFound(_l("No sprint %(sprint_id)s.", sprint_id=sprint_id))
     return sprint
 
 
@@ -126,7 +129,7 @@ def get_item(session: Session, sprint: Sprint, item_id: int) -> SprintItem:
     """The item ``item_id`` of ``sprint`` (404 otherwise)."""
     item = session.get(SprintItem, item_id) if fits_db_id(item_id) else None
     if item is None or item.sprint_id != sprint.id:
-        raise NotFound(f"No item {item_id} in this sprint.")
+        raise NotFound(_l("No item %(item_id)s in this sprint.", item_id=item_id))
     return item
 
 
@@ -198,12 +201,20 @@ def _same_scope(module_id: int | None):
 def _check_dates(start: date, end: date) -> None:
     if end < start:
         raise ValidationFailed(
-            "A sprint ends after it starts.", errors={"end_date": ["On or after the start date."]}
+            _l("A sprint ends after it starts."),
+            errors={"end_date": [_l("On or after the start date.")]},
         )
     if (end - start).days > MAX_SPRINT_DAYS:
         raise ValidationFailed(
-            "A sprint lasts at most three months.",
-            errors={"end_date": [f"At most {MAX_SPRINT_DAYS} days after the start."]},
+            _l("A sprint lasts at most three months."),
+            errors={
+                "end_date": [
+                    _l(
+                        "At most %(max_sprint_days)s days after the start.",
+                        max_sprint_days=MAX_SPRINT_DAYS,
+                    )
+                ]
+            },
         )
 
 
@@ -221,9 +232,13 @@ def _check_overlap(
     clash = session.scalars(stmt.order_by(Sprint.start_date).limit(1)).first()
     if clash is not None:
         raise Conflict(
-            f"These dates overlap sprint '{clash.name}' "
-            f"({clash.start_date.isoformat()} to {clash.end_date.isoformat()}) of the same scope.",
-            errors={"start_date": ["Choose dates after the other sprint of this scope."]},
+            _l(
+                "These dates overlap sprint '%(name)s' (%(start)s to %(end)s) of the same scope.",
+                name=clash.name,
+                start=clash.start_date.isoformat(),
+                end=clash.end_date.isoformat(),
+            ),
+            errors={"start_date": [_l("Choose dates after the other sprint of this scope.")]},
             sprint=clash.id,
         )
 
@@ -231,11 +246,14 @@ def _check_overlap(
 def _clean_text(value: Any, field: str, maximum: int, *, required: bool) -> str:
     text = (value or "").strip() if isinstance(value, str) or value is None else None
     if text is None:
-        raise ValidationFailed("Text expected.", errors={field: ["Text expected."]})
+        raise ValidationFailed(_l("Text expected."), errors={field: [_l("Text expected.")]})
     if required and not text:
-        raise ValidationFailed("A value is missing.", errors={field: ["Required."]})
+        raise ValidationFailed(_l("A value is missing."), errors={field: [_l("Required.")]})
     if len(text) > maximum:
-        raise ValidationFailed("The text is too long.", errors={field: [f"At most {maximum}."]})
+        raise ValidationFailed(
+            _l("The text is too long."),
+            errors={field: [_l("At most %(maximum)s.", maximum=maximum)]},
+        )
     return text
 
 
@@ -246,8 +264,12 @@ def _check_capacity(capacity: Any) -> int:
         or not 0 < capacity <= MAX_CAPACITY
     ):
         raise ValidationFailed(
-            "The capacity is a whole number of points.",
-            errors={"capacity_points": [f"Between 1 and {MAX_CAPACITY}."]},
+            _l("The capacity is a whole number of points."),
+            errors={
+                "capacity_points": [
+                    _l("Between 1 and %(max_capacity)s.", max_capacity=MAX_CAPACITY)
+                ]
+            },
         )
     return capacity
 
@@ -268,7 +290,9 @@ def create_sprint(
     if module:
         ref = module_ref_by_code(session, module)
         if ref is None:
-            raise ValidationFailed("No such module.", errors={"module": ["Unknown module code."]})
+            raise ValidationFailed(
+                _l("No such module."), errors={"module": [_l("Unknown module code.")]}
+            )
         module_id = ref.id
     require_manage(actor, module_id)
     name = _clean_text(name, "name", NAME_MAX, required=True)
@@ -316,7 +340,9 @@ def update_sprint(session: Session, actor: User, sprint: Sprint, values: dict[st
     if not may_manage(actor, sprint):
         require_manage(actor, sprint.module_id)
     if sprint.status == SprintStatus.CLOSED:
-        raise Conflict("A closed sprint is history; it does not change.", current_status="closed")
+        raise Conflict(
+            _l("A closed sprint is history; it does not change."), current_status="closed"
+        )
     wanted = {k: v for k, v in values.items() if k in EDITABLE}
     if "name" in wanted:
         wanted["name"] = _clean_text(wanted["name"], "name", NAME_MAX, required=True)
@@ -328,7 +354,9 @@ def update_sprint(session: Session, actor: User, sprint: Sprint, values: dict[st
     end = wanted.get("end_date", sprint.end_date)
     if (start, end) != (sprint.start_date, sprint.end_date):
         if sprint.status != SprintStatus.PLANNED and start != sprint.start_date:
-            raise Conflict("A started sprint keeps its start date.", current_status=sprint.status)
+            raise Conflict(
+                _l("A started sprint keeps its start date."), current_status=sprint.status
+            )
         _check_dates(start, end)
         _check_overlap(session, sprint.module_id, start, end, ignore=sprint.id)
     changes = audit.apply_changes(sprint, wanted)
@@ -347,8 +375,8 @@ def parse_item_ref(ref: Any) -> tuple[str, int]:
     match = REF_PATTERN.match(ref.strip()) if isinstance(ref, str) else None
     if not match or not fits_db_id(int(match.group(2))):
         raise ValidationFailed(
-            "Name an enhancement request or a ticket.",
-            errors={"ref": ["An ENH-000000 or INC-000000 reference."]},
+            _l("Name an enhancement request or a ticket."),
+            errors={"ref": [_l("An ENH-000000 or INC-000000 reference.")]},
         )
     kind = "enhancement" if match.group(1).upper() == "ENH" else "ticket"
     return kind, int(match.group(2))
@@ -367,37 +395,40 @@ def _in_a_sprint(session: Session, column, value: int) -> SprintItem | None:
 def _check_points(points: Any) -> int:
     if isinstance(points, bool) or not isinstance(points, int) or not 0 < points <= MAX_POINTS:
         raise ValidationFailed(
-            "Points are a whole number.", errors={"points": [f"Between 1 and {MAX_POINTS}."]}
+            _l("Points are a whole number."),
+            errors={"points": [_l("Between 1 and %(max_points)s.", max_points=MAX_POINTS)]},
         )
     return points
 
 
 def _planned_target(session: Session, kind: str, number: int) -> Enhancement | Ticket:
-    unknown = ValidationFailed("No such request or ticket.", errors={"ref": ["Unknown reference."]})
+    unknown = ValidationFailed(
+        _l("No such request or ticket."), errors={"ref": [_l("Unknown reference.")]}
+    )
     if kind == "enhancement":
         request = session.get(Enhancement, number)
         if request is None:
             raise unknown
         if request.status != RequestStatus.APPROVED:
             raise Conflict(
-                "Only an approved request can be planned.",
-                errors={"ref": ["Approved requests from the backlog only."]},
+                _l("Only an approved request can be planned."),
+                errors={"ref": [_l("Approved requests from the backlog only.")]},
                 current_status=request.status,
             )
         if _in_a_sprint(session, SprintItem.enhancement_id, number):
-            raise Conflict("This request is already in a sprint.")
+            raise Conflict(_l("This request is already in a sprint."))
         return request
     ticket = session.get(Ticket, number)
     if ticket is None:
         raise unknown
     if ticket.status not in TICKET_OPEN and ticket.resolution_code not in FIX_PENDING_RESOLUTIONS:
         raise Conflict(
-            "This ticket needs no development fix.",
-            errors={"ref": ["Open tickets, or ones worked around or known errors."]},
+            _l("This ticket needs no development fix."),
+            errors={"ref": [_l("Open tickets, or ones worked around or known errors.")]},
             current_status=ticket.status,
         )
     if _in_a_sprint(session, SprintItem.ticket_id, number):
-        raise Conflict("This ticket is already in a sprint.")
+        raise Conflict(_l("This ticket is already in a sprint."))
     return ticket
 
 
@@ -411,12 +442,12 @@ def add_item(session: Session, actor: User, sprint: Sprint, *, ref: str, points:
     kind, number = parse_item_ref(ref)
     points = _check_points(points)
     if sprint.status == SprintStatus.CLOSED:
-        raise Conflict("A closed sprint takes no more items.", current_status=sprint.status)
+        raise Conflict(_l("A closed sprint takes no more items."), current_status=sprint.status)
     target = _planned_target(session, kind, number)
     if sprint.module_id is not None and target.module_id != sprint.module_id:
         raise ValidationFailed(
-            "This sprint plans one module only.",
-            errors={"ref": ["A request or ticket of the sprint's module."]},
+            _l("This sprint plans one module only."),
+            errors={"ref": [_l("A request or ticket of the sprint's module.")]},
         )
     require(actor, Permission.SPRINT_MANAGE, target.module_id)
     started = sprint.status == SprintStatus.ACTIVE
@@ -455,10 +486,12 @@ def remove_item(session: Session, actor: User, sprint: Sprint, item: SprintItem)
     """Take an unfinished item out; its request goes back to the backlog (``approved``)."""
     require_manage(actor, sprint.module_id)
     if sprint.status == SprintStatus.CLOSED:
-        raise Conflict("A closed sprint is history; it does not change.", current_status="closed")
+        raise Conflict(
+            _l("A closed sprint is history; it does not change."), current_status="closed"
+        )
     if not item.in_scope or item.status not in UNFINISHED:
         raise Conflict(
-            "Only an item still to be done can be taken out.", current_status=item.status
+            _l("Only an item still to be done can be taken out."), current_status=item.status
         )
     started = sprint.status == SprintStatus.ACTIVE
     item.removed_at = utcnow()
@@ -526,11 +559,11 @@ def move_item(
     if not who:
         require_manage(actor, sprint.module_id)
     if not item.in_scope:
-        raise Conflict("This item left the sprint.", current_status=item.status)
+        raise Conflict(_l("This item left the sprint."), current_status=item.status)
     transition = ITEM.transition_for(item.status, action, who)
     if transition.action != ItemAction.RELEASE and sprint.status != SprintStatus.ACTIVE:
         raise Conflict(
-            "Work on items happens while the sprint runs.",
+            _l("Work on items happens while the sprint runs."),
             allowed=item_actions(actor, sprint, item),
             current_status=sprint.status,
         )
@@ -579,7 +612,10 @@ def start_sprint(session: Session, actor: User | None, sprint: Sprint) -> Sprint
     ).first()
     if running is not None:
         raise Conflict(
-            f"Sprint '{running.name}' of the same scope is still running; close it first.",
+            _l(
+                "Sprint '%(name)s' of the same scope is still running; close it first.",
+                name=running.name,
+            ),
             sprint=running.id,
         )
     items = items_of(session, sprint)
@@ -638,7 +674,7 @@ def close_sprint(
         require_manage(actor, sprint.module_id)
     if carry_over not in {c.value for c in CarryOver}:
         raise ValidationFailed(
-            "Say where unfinished items go.", errors={"carry_over": ["next or backlog."]}
+            _l("Say where unfinished items go."), errors={"carry_over": [_l("next or backlog.")]}
         )
     SPRINT.transition_for(sprint.status, SprintAction.CLOSE, who)
     now = utcnow()
@@ -650,9 +686,11 @@ def close_sprint(
         target = next_sprint_of(session, sprint)
         if target is None:
             raise Conflict(
-                "There is no next sprint to carry the unfinished items to; plan one first "
-                "or send them back to the backlog.",
-                errors={"carry_over": ["Plan the next sprint, or choose backlog."]},
+                _l(
+                    "There is no next sprint to carry the unfinished items to; plan one first "
+                    "or send them back to the backlog."
+                ),
+                errors={"carry_over": [_l("Plan the next sprint, or choose backlog.")]},
             )
     for item in unfinished:
         _carry(session, actor, item, carry_over, target, now)

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
@@ -45,7 +46,7 @@ def tasks_of(session: Session, sprint: Sprint) -> list[Task]:
 def get_task(session: Session, sprint: Sprint, task_id: int) -> Task:
     task = session.get(Task, task_id) if fits_db_id(task_id) else None
     if task is None or task.sprint_id != sprint.id:
-        raise NotFound(f"No task {task_id} in this sprint.")
+        raise NotFound(_l("No task %(task_id)s in this sprint.", task_id=task_id))
     return task
 
 
@@ -56,8 +57,12 @@ def _estimate(value: Any) -> Decimal:
         days = Decimal(-1)
     if isinstance(value, bool) or not days.is_finite() or not 0 < days <= MAX_ESTIMATE:
         raise ValidationFailed(
-            "An estimate is a number of days.",
-            errors={"estimate_days": [f"More than 0, at most {MAX_ESTIMATE}."]},
+            _l("An estimate is a number of days."),
+            errors={
+                "estimate_days": [
+                    _l("More than 0, at most %(max_estimate)s.", max_estimate=MAX_ESTIMATE)
+                ]
+            },
         )
     return days
 
@@ -72,7 +77,7 @@ def _owner(session: Session, email: Any) -> User | None:
     )
     if owner is None or not owner.active:
         raise ValidationFailed(
-            "No such person.", errors={"owner": ["The email of an active user."]}
+            _l("No such person."), errors={"owner": [_l("The email of an active user.")]}
         )
     return owner
 
@@ -81,7 +86,12 @@ def _blockers(session: Session, sprint: Sprint, ids: Any) -> list[Task]:
     ids = list(dict.fromkeys(ids or []))
     if len(ids) > MAX_DEPENDENCIES:
         raise ValidationFailed(
-            "Too many dependencies.", errors={"blocked_by": [f"At most {MAX_DEPENDENCIES}."]}
+            _l("Too many dependencies."),
+            errors={
+                "blocked_by": [
+                    _l("At most %(max_dependencies)s.", max_dependencies=MAX_DEPENDENCIES)
+                ]
+            },
         )
     found = []
     for task_id in ids:
@@ -90,8 +100,8 @@ def _blockers(session: Session, sprint: Sprint, ids: Any) -> list[Task]:
         )
         if task is None or task.sprint_id != sprint.id:
             raise ValidationFailed(
-                "A task depends on tasks of the same sprint.",
-                errors={"blocked_by": [f"No task {task_id} in this sprint."]},
+                _l("A task depends on tasks of the same sprint."),
+                errors={"blocked_by": [_l("No task %(task_id)s in this sprint.", task_id=task_id)]},
             )
         found.append(task)
     return found
@@ -99,7 +109,9 @@ def _blockers(session: Session, sprint: Sprint, ids: Any) -> list[Task]:
 
 def _check_open(sprint: Sprint) -> None:
     if sprint.status == SprintStatus.CLOSED:
-        raise Conflict("A closed sprint is history; it does not change.", current_status="closed")
+        raise Conflict(
+            _l("A closed sprint is history; it does not change."), current_status="closed"
+        )
 
 
 def add_task(
@@ -117,10 +129,13 @@ def add_task(
     require_manage(actor, sprint.module_id)
     _check_open(sprint)
     if not item.in_scope:
-        raise Conflict("This item left the sprint.")
+        raise Conflict(_l("This item left the sprint."))
     title = (title or "").strip()
     if not title or len(title) > TITLE_MAX:
-        raise ValidationFailed("A task needs a title.", errors={"title": [f"1 to {TITLE_MAX}."]})
+        raise ValidationFailed(
+            _l("A task needs a title."),
+            errors={"title": [_l("1 to %(title_max)s.", title_max=TITLE_MAX)]},
+        )
     task = Task(
         sprint_id=sprint.id,
         item_id=item.id,
@@ -174,7 +189,8 @@ def update_task(
         title = (values["title"] or "").strip()
         if not title or len(title) > TITLE_MAX:
             raise ValidationFailed(
-                "A task needs a title.", errors={"title": [f"1 to {TITLE_MAX}."]}
+                _l("A task needs a title."),
+                errors={"title": [_l("1 to %(title_max)s.", title_max=TITLE_MAX)]},
             )
         changes |= audit.apply_changes(task, {"title": title})
     if "estimate_days" in values:
@@ -187,8 +203,10 @@ def update_task(
         for blocker in blockers:
             if blocker.id == task.id or _reaches(blocker, task):
                 raise ValidationFailed(
-                    "These dependencies would make a cycle.",
-                    errors={"blocked_by": [f"Task {blocker.id} already waits for this one."]},
+                    _l("These dependencies would make a cycle."),
+                    errors={
+                        "blocked_by": [_l("Task %(id)s already waits for this one.", id=blocker.id)]
+                    },
                 )
         before = [t.id for t in task.blocked_by]
         task.blocked_by = blockers

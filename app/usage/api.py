@@ -6,6 +6,7 @@ import json
 
 from flask import request
 from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from werkzeug.exceptions import UnsupportedMediaType
 
@@ -37,7 +38,10 @@ class BatchTooLarge(StewardError):
 
 def _too_large() -> BatchTooLarge:
     return BatchTooLarge(
-        f"A batch holds at most {service.MAX_BATCH_EVENTS} events; split it.",
+        _l(
+            "A batch holds at most %(max_batch_events)s events; split it.",
+            max_batch_events=service.MAX_BATCH_EVENTS,
+        ),
         max_events=service.MAX_BATCH_EVENTS,
     )
 
@@ -46,13 +50,13 @@ def _json_items(raw: bytes) -> list:
     try:
         document = json.loads(raw)
     except RecursionError as exc:
-        raise MalformedBody("The JSON body nests too deep.") from exc
+        raise MalformedBody(_l("The JSON body nests too deep.")) from exc
     except ValueError as exc:
         raise MalformedBody() from exc
     if not isinstance(document, list):
         raise ValidationFailed(
-            "The body must be a JSON array of events.",
-            errors={"json": ["Send a JSON array, or NDJSON (one event per line)."]},
+            _l("The body must be a JSON array of events."),
+            errors={"json": [_l("Send a JSON array, or NDJSON (one event per line).")]},
         )
     if len(document) > service.MAX_BATCH_EVENTS:
         raise _too_large()
@@ -75,7 +79,7 @@ def batch_items() -> list:
         raise UnsupportedMediaType(f"Send {JSON} (an array of events) or {NDJSON}.")
     raw = request.get_data(cache=True)  # beyond MAX_CONTENT_LENGTH werkzeug answers 413
     if not raw.strip():
-        raise MalformedBody("The body is empty.")
+        raise MalformedBody(_l("The body is empty."))
     return _json_items(raw) if mimetype == JSON else _ndjson_items(raw)
 
 

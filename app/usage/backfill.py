@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.core.errors import ValidationFailed
@@ -59,8 +60,8 @@ def check_header(fieldnames: list[str] | None) -> None:
     missing = [name for name in service.FIELDS if name not in (fieldnames or [])]
     if missing:
         raise ValidationFailed(
-            "The CSV file's first line must name the columns.",
-            errors={"file": [f"Missing column(s): {', '.join(missing)}."]},
+            _l("The CSV file's first line must name the columns."),
+            errors={"file": [_l("Missing column(s): %(value)s.", value=", ".join(missing))]},
         )
 
 

@@ -98,3 +98,29 @@ def test_the_users_language_setting_wins_over_the_browser(db_session, make_user,
     page = signed_in(user).get("/", headers={"Accept-Language": "en"})
 
     assert "Bienvenue" in page.get_data(as_text=True)
+
+
+def test_an_api_error_speaks_the_callers_language(french, make_user, as_):
+    """Services raise in English words; the answer reads them in the caller's language."""
+    caller = as_(make_user("agent"))
+    wanted = french.get("No ticket %(ref)s.").string % {"ref": "'INC-999999'"}
+
+    in_french = caller.get("/api/v1/tickets/INC-999999", headers={"Accept-Language": "fr"})
+    in_english = caller.get("/api/v1/tickets/INC-999999", headers={"Accept-Language": "en"})
+
+    assert in_french.status_code == in_english.status_code == 404
+    assert in_french.get_json()["message"] == wanted
+    assert in_english.get_json()["message"] == "No ticket 'INC-999999'."
+
+
+def test_field_errors_speak_the_users_language(db_session, make_user, as_, french):
+    user = make_user("agent")
+    user.locale = "fr"
+    db_session.commit()
+
+    refused = as_(user).get("/api/v1/tickets?cursor=forged", headers={"Accept-Language": "en"})
+
+    body = refused.get_json()
+    assert refused.status_code == 422
+    assert body["message"] == french.get("The cursor is not valid.").string
+    assert body["errors"] == {"cursor": [french.get("Not a cursor from this list.").string]}

@@ -321,7 +321,8 @@ def test_settings_through_the_api_need_if_match(as_, make_user):
         headers={"If-Match": changed.headers["ETag"]},
     )
     assert bad.status_code == 422
-    assert bad.get_json()["errors"] == {"timezone": ["An IANA time zone, like Europe/Paris."]}
+    # the caller chose French a moment ago: the API answers in it
+    assert bad.get_json()["errors"] == {"timezone": ["Un fuseau horaire IANA, comme Europe/Paris."]}
 
 
 def test_the_settings_page_redirects_to_itself(signed_in, make_user):
