@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from flask import Flask, current_app, flash, g, request
 from flask import session as cookie
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 
@@ -58,7 +59,7 @@ def _check_browser_session() -> None:
         db.session.commit()  # the recorded activity, or the end of an idle session
     if user is None or str(user.id) != cookie.get("_user_id"):
         cookie.clear()
-        flash("Your session has ended; please sign in again.", "info")
+        flash(gettext("Your session has ended; please sign in again."), "info")
         return
     g.session_user = user
 

@@ -105,7 +105,7 @@ def login():
 def logout():
     sign_out()
     db.session.commit()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("identity.login"))
 
 
@@ -138,7 +138,7 @@ def my_tokens():
 def revoke_my_token(token_id: int):
     token = service.revoke_token(db.session, current_actor(), token_id)
     db.session.commit()
-    flash(f"Token {token.name!r} revoked.", "success")
+    flash(_("Token %(name)s revoked.", name=repr(token.name)), "success")
     return redirect(url_for("identity.my_tokens"))
 
 

@@ -124,3 +124,13 @@ def test_field_errors_speak_the_users_language(db_session, make_user, as_, frenc
     assert refused.status_code == 422
     assert body["message"] == french.get("The cursor is not valid.").string
     assert body["errors"] == {"cursor": [french.get("Not a cursor from this list.").string]}
+
+
+def test_the_sign_out_notice_speaks_the_browsers_language(client, make_user):
+    make_user(email="ana@example.com", password=PASSWORD)
+    french = {"Accept-Language": "fr"}
+    client.post("/login", data={"email": "ana@example.com", "password": PASSWORD}, headers=french)
+
+    client.post("/logout", headers=french)
+
+    assert "Vous êtes déconnecté." in client.get("/login", headers=french).get_data(as_text=True)
