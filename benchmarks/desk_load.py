@@ -314,25 +314,30 @@ def prepare(url: str, tickets: int, clients: int) -> dict[str, Any]:
                 )[1]
             )
         session.commit()
-        credentials["agent_cookie"] = []
-        for i in range(clients):
-            # signed in through the login form: sessions live on the server, a forged cookie
-            # would only be sent to the sign-in page
-            client = app.test_client()
-            form = client.get("/login").get_data(as_text=True)
-            csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
-            signed_in = client.post(
-                "/login",
-                data={
-                    "email": agents[i % len(agents)].email,
-                    "password": PASSWORD,
-                    "csrf_token": csrf.group(1) if csrf else "",
-                },
-            )
-            if signed_in.status_code not in (302, 303):
-                raise RuntimeError(f"sign-in for the page clients failed: {signed_in.status_code}")
-            credentials["agent_cookie"].append(client.get_cookie("session").value)
+        agent_emails = [user.email for user in agents]
         db.session.remove()
+    credentials["agent_cookie"] = []
+    for i in range(clients):
+        # signed in through the login form: sessions live on the server, a forged cookie
+        # would only be sent to the sign-in page. Outside the set-up's app context: a request
+        # inside it would share its `g`, where the first sign-in's user would stay signed in
+        client = app.test_client()
+        form = client.get("/login").get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
+        if csrf is None:
+            raise RuntimeError("the sign-in page holds no form")
+        signed_in = client.post(
+            "/login",
+            data={
+                "email": agent_emails[i % len(agent_emails)],
+                "password": PASSWORD,
+                "csrf_token": csrf.group(1),
+            },
+        )
+        if signed_in.status_code not in (302, 303) or "/login" in signed_in.location:
+            raise RuntimeError(f"sign-in for the page clients failed: {signed_in.status_code}")
+        credentials["agent_cookie"].append(client.get_cookie("session").value)
+    with app.app_context():
         db.engine.dispose()
     seed(url, tickets)
     return {"data": data, "credentials": credentials}
