@@ -21,6 +21,7 @@ import json
 import re
 from typing import Any
 
+import orjson
 from flask import Flask, current_app, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, Integer, SmallInteger
@@ -156,12 +157,71 @@ def _json_problem(value: Any) -> tuple[str, str] | None:
     return None
 
 
+def _nested_too_deep(value: Any) -> bool:
+    """Whether anything sits deeper than ``MAX_JSON_DEPTH`` levels (containers only walked:
+    a quick answer for a large, flat document)."""
+    level, depth = [value], 1
+    while level:
+        below: list[Any] = []
+        for node in level:
+            if type(node) is dict:
+                children = node.values()
+            elif type(node) is list:
+                children = node
+            else:
+                continue
+            if depth == MAX_JSON_DEPTH and children:
+                return True
+            below.extend([child for child in children if type(child) in (dict, list)])
+        level, depth = below, depth + 1
+    return False
+
+
+def _strings_clean(raw: bytes) -> bool:
+    """Whether no string of this JSON text can hold a NUL or a lone surrogate: plain ASCII
+    without escapes of the form \\uXXXX (the only way JSON writes either)."""
+    return raw.isascii() and b"\\u" not in raw
+
+
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+
+
+def loads(document: bytes) -> Any:
+    """A JSON document, read as the standard library reads it, several times faster.
+
+    orjson reads the usual document; what it refuses (NaN, escaped lone surrogates, deeper
+    than 1,024 levels) is read again by ``json``, whose answer or error is then the one given,
+    and so is a document with a run of 19 digits (orjson reads an integer beyond 64 bits as
+    a float).
+    """
+    if _LONG_NUMBER.search(document) is None:
+        try:
+            return orjson.loads(document)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(document)
+
+
+_NOT_READ = object()
+_JSON_BODY_KEY = "steward.json_body"
+
+
+def json_body() -> Any:
+    """This request's JSON body as the edge checked it (read once per request); raises
+    ``ValueError`` or ``RecursionError`` as ``json.loads`` would."""
+    # kept in the WSGI environ: the request's own (g may outlive a request in tests)
+    document = request.environ.get(_JSON_BODY_KEY, _NOT_READ)
+    if document is _NOT_READ:
+        document = loads(request.get_data(cache=True))
+        request.environ[_JSON_BODY_KEY] = document
+    return document
+
+
 def _check_json() -> None:
     if not request.is_json or not request.content_length:
         return
-    raw = request.get_data(cache=True)
     try:
-        document = json.loads(raw)
+        document = json_body()
     except RecursionError as exc:
         raise MalformedBody(
             _l(
@@ -171,6 +231,8 @@ def _check_json() -> None:
         ) from exc
     except ValueError:
         return  # not JSON at all: the view's parser answers 400 as usual
+    if _strings_clean(request.get_data(cache=True)) and not _nested_too_deep(document):
+        return  # the usual body: the full walk would find nothing
     problem = _json_problem(document)
     if problem is not None:
         field, message = problem

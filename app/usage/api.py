@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
@@ -11,7 +9,7 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import UnsupportedMediaType
 
 from app.core.db import db
-from app.core.edge import MalformedBody
+from app.core.edge import MalformedBody, json_body
 from app.core.errors import StewardError, ValidationFailed
 from app.core.schemas import PageArgs
 from app.identity.auth import current_actor
@@ -46,9 +44,9 @@ def _too_large() -> BatchTooLarge:
     )
 
 
-def _json_items(raw: bytes) -> list:
+def _json_items() -> list:
     try:
-        document = json.loads(raw)
+        document = json_body()
     except RecursionError as exc:
         raise MalformedBody(_l("The JSON body nests too deep.")) from exc
     except ValueError as exc:
@@ -80,7 +78,7 @@ def batch_items() -> list:
     raw = request.get_data(cache=True)  # beyond MAX_CONTENT_LENGTH werkzeug answers 413
     if not raw.strip():
         raise MalformedBody(_l("The body is empty."))
-    return _json_items(raw) if mimetype == JSON else _ndjson_items(raw)
+    return _json_items() if mimetype == JSON else _ndjson_items(raw)
 
 
 _EVENTS_BODY = {

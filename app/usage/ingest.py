@@ -3,13 +3,13 @@
 One batch is a handful of statements whatever its size, never one per event:
 
 - PostgreSQL: one statement. The batch travels as one JSON parameter that the server turns
-  into rows (``json_to_recordset``); a data-modifying CTE inserts the raw events not stored
-  yet (an anti-join on ``event_id``; ``ON CONFLICT (event_id) DO NOTHING`` when a concurrent
-  batch stored some meanwhile) and returns only the rows it inserted, which are grouped per
-  account, module and UTC day and added to the rollup (``ON CONFLICT DO UPDATE``: events
-  summed, first/last kept), to the accounts and to the days that changed. A resent event is
-  not returned by the insert, so it never counts twice, also when two batches carrying it
-  race: the second waits on the unique index, then skips it.
+  into rows (``json_to_recordset``); a data-modifying CTE inserts the raw events (plainly;
+  again with ``ON CONFLICT (event_id) DO NOTHING`` when one was stored before) and returns
+  only the rows it inserted, which are grouped per account, module and UTC day and added to
+  the rollup (``ON CONFLICT DO UPDATE``: events summed, first/last kept), to the accounts and
+  to the days that changed. A resent event is not returned by the insert, so it never counts
+  twice, also when two batches carrying it race: the second waits on the unique index, then
+  skips it.
 - SQLite: the batch goes to a temporary table with ``executemany``; one
   ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING`` moves the new events (one
   statement, under SQLite's single writer lock), and the returned rows are rolled up here and
@@ -21,11 +21,12 @@ their row locks in the same order and do not deadlock.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+import orjson
+from psycopg.types.json import Json
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
@@ -33,7 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import Date, DateTime, Integer, String
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made once per event, where freezing costs 4x
 class EventRow:
     """A validated event: account lower-cased, time in UTC."""
 
@@ -87,16 +88,14 @@ _PG_INGEST_SQL = """
     SELECT coalesce(sum(events), 0) FROM daily
 """
 _NOW = bindparam("now", type_=DateTime(timezone=True))
-# The usual case: the batch's events that are not stored yet, by an anti-join, inserted
-# plainly (cheaper than ON CONFLICT's speculative insertion of every row). A batch carrying
-# an event that another transaction stores meanwhile fails on the unique index; it is then
-# written again with ON CONFLICT DO NOTHING, which waits for that transaction and skips.
-_PG_INGEST_FAST = text(
-    _PG_INGEST_SQL.format(
-        new_events="FROM batch b WHERE NOT EXISTS "
-        "(SELECT 1 FROM usage_events e WHERE e.event_id = b.event_id) ORDER BY event_id"
-    )
-).bindparams(_NOW)
+# The usual case: a batch of events never seen, inserted plainly (cheaper than ON CONFLICT's
+# speculative insertion of every row, and than an anti-join probing the index for each). A
+# batch holding an event stored before (a resend) or meanwhile by another transaction fails on
+# the unique index, rows sorted by id so at its first such event; it is then written again
+# with ON CONFLICT DO NOTHING, which waits for that transaction and skips what is stored.
+_PG_INGEST_FAST = text(_PG_INGEST_SQL.format(new_events="FROM batch ORDER BY event_id")).bindparams(
+    _NOW
+)
 _PG_INGEST = text(
     _PG_INGEST_SQL.format(
         new_events="FROM batch ORDER BY event_id ON CONFLICT (event_id) DO NOTHING"
@@ -106,20 +105,9 @@ _PG_INGEST = text(
 
 def _store_postgresql(session: Session, rows: Sequence[EventRow], now: datetime) -> int:
     # The batch travels as one JSON text that the server parses (json_to_recordset): much
-    # cheaper on the client than five arrays adapted element by element.
-    batch = json.dumps(
-        [
-            {
-                "event_id": r.event_id,
-                "account": r.account,
-                "module_id": r.module_id,
-                "action": r.action,
-                "occurred_at": r.occurred_at.isoformat(),
-            }
-            for r in rows
-        ],
-        separators=(",", ":"),
-    )
+    # cheaper on the client than five arrays adapted element by element. orjson writes each
+    # row as an object of its fields, the times in RFC 3339, straight into the bytes sent.
+    batch = Json(rows, dumps=orjson.dumps)
     params = {"batch": batch, "now": now}
     try:
         with session.begin_nested():
