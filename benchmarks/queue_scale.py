@@ -372,6 +372,49 @@ def _create_index(engine: sa.Engine, definition: str) -> None:
         conn.commit()
 
 
+def drop_secondary_indexes(conn: sa.Connection, table: str) -> list[tuple[str, str]]:
+    """Drop ``table``'s indexes that back no constraint, for a bulk load; returns their
+    (name, definition) for ``restore_indexes``."""
+    indexes = [
+        tuple(row)
+        for row in conn.execute(
+            sa.text(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+                "WHERE i.schemaname = current_schema() AND i.tablename = :table "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+                "WHERE c.conrelid = CAST(:table AS regclass) AND c.conname = i.indexname) "
+                "ORDER BY i.indexname"
+            ),
+            {"table": table},
+        )
+    ]
+    for name, _ in indexes:
+        conn.execute(sa.text(f'DROP INDEX "{name}"'))
+    conn.commit()
+    return indexes
+
+
+def restore_indexes(
+    engine: sa.Engine, conn: sa.Connection, table: str, indexes: list[tuple[str, str]]
+) -> None:
+    """Re-create what ``drop_secondary_indexes`` dropped, two builds at a time (the longest,
+    trigram GIN, first), and check that every definition is back exactly."""
+    ordered = sorted(indexes, key=lambda row: "USING gin" not in row[1])
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [pool.submit(_create_index, engine, d) for _, d in ordered]:
+            future.result()
+    after = conn.execute(
+        sa.text(
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE schemaname = current_schema() AND tablename = :table "
+            "AND indexname = ANY(:names) ORDER BY indexname"
+        ),
+        {"table": table, "names": [name for name, _ in indexes]},
+    ).all()
+    if [tuple(r) for r in after] != indexes:
+        raise RuntimeError(f"the {table} indexes were not restored exactly")
+
+
 def load_tickets(engine: sa.Engine, n: int, now: datetime, ids: dict[str, Any]) -> dict[str, Any]:
     """Bulk-load ``n`` tickets; the schema's indexes are re-created exactly as they were."""
     timings: dict[str, float] = {}
@@ -386,18 +429,7 @@ def load_tickets(engine: sa.Engine, n: int, now: datetime, ids: dict[str, Any]) 
     )
     with engine.connect() as conn:
         conn.execute(sa.text("SET statement_timeout = 0"))
-        indexes = conn.execute(
-            sa.text(
-                "SELECT i.indexname, i.indexdef FROM pg_indexes i "
-                "WHERE i.schemaname = current_schema() AND i.tablename = 'tickets' "
-                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
-                "WHERE c.conrelid = 'tickets'::regclass AND c.conname = i.indexname) "
-                "ORDER BY i.indexname"
-            )
-        ).all()
-        for name, _ in indexes:
-            conn.execute(sa.text(f'DROP INDEX "{name}"'))
-        conn.commit()
+        indexes = drop_secondary_indexes(conn, "tickets")
 
         started = time.perf_counter()
         # The references are valid by construction (checked below): skip the per-row FK
@@ -441,22 +473,8 @@ def load_tickets(engine: sa.Engine, n: int, now: datetime, ids: dict[str, Any]) 
             raise RuntimeError(f"{dangling} tickets reference rows that do not exist")
 
         started = time.perf_counter()
-        # Two builds at a time, longest (the trigram GIN indexes) first.
-        ordered = sorted(indexes, key=lambda row: "USING gin" not in row[1])
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            for future in [pool.submit(_create_index, engine, d) for _, d in ordered]:
-                future.result()
+        restore_indexes(engine, conn, "tickets", indexes)
         timings["create_indexes_s"] = round(time.perf_counter() - started, 2)
-        after = conn.execute(
-            sa.text(
-                "SELECT indexname, indexdef FROM pg_indexes "
-                "WHERE schemaname = current_schema() AND tablename = 'tickets' "
-                "AND indexname = ANY(:names) ORDER BY indexname"
-            ),
-            {"names": [name for name, _ in indexes]},
-        ).all()
-        if [tuple(r) for r in after] != [tuple(r) for r in indexes]:
-            raise RuntimeError("the tickets indexes were not restored exactly")
 
     started = time.perf_counter()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -186,15 +186,22 @@ def _strings_clean(raw: bytes) -> bool:
 _LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
 
-def loads(document: bytes) -> Any:
+def has_long_numbers(raw: bytes) -> bool:
+    """Whether a JSON text holds a run of 19 digits (orjson reads an integer beyond 64 bits as
+    a float): ask once for a whole body, and tell ``loads`` for each of its lines."""
+    return _LONG_NUMBER.search(raw) is not None
+
+
+def loads(document: bytes, *, long_numbers: bool | None = None) -> Any:
     """A JSON document, read as the standard library reads it, several times faster.
 
     orjson reads the usual document; what it refuses (NaN, escaped lone surrogates, deeper
     than 1,024 levels) is read again by ``json``, whose answer or error is then the one given,
-    and so is a document with a run of 19 digits (orjson reads an integer beyond 64 bits as
-    a float).
+    and so is a document with ``has_long_numbers`` (asked here unless the caller knows).
     """
-    if _LONG_NUMBER.search(document) is None:
+    if long_numbers is None:
+        long_numbers = has_long_numbers(document)
+    if not long_numbers:
         try:
             return orjson.loads(document)
         except orjson.JSONDecodeError:

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import UnsupportedMediaType
 
 from app.core.db import db
-from app.core.edge import MalformedBody, json_body
+from app.core.edge import MalformedBody, has_long_numbers, json_body
 from app.core.errors import StewardError, ValidationFailed
 from app.core.schemas import PageArgs
 from app.identity.auth import current_actor
@@ -67,7 +67,8 @@ def _ndjson_items(raw: bytes) -> list:
         lines = [line for line in raw.splitlines() if line.strip()]
         if len(lines) > service.MAX_BATCH_EVENTS:
             raise _too_large()
-    return list(service.ndjson_items(raw.splitlines()))
+    long_numbers = has_long_numbers(raw)
+    return list(service.ndjson_items(raw.splitlines(), long_numbers=long_numbers))
 
 
 def batch_items() -> list:

@@ -190,13 +190,14 @@ def known_modules(session: Session) -> dict[str, int]:
 NOT_JSON = object()  # an NDJSON line that does not parse
 
 
-def ndjson_items(lines: Iterable[bytes]) -> Iterator[Any]:
-    """The events of an NDJSON body, one per non-blank line; ``NOT_JSON`` for a bad line."""
+def ndjson_items(lines: Iterable[bytes], *, long_numbers: bool | None = None) -> Iterator[Any]:
+    """The events of an NDJSON body, one per non-blank line; ``NOT_JSON`` for a bad line.
+    ``long_numbers``: what ``has_long_numbers`` says of the whole body, if known."""
     for line in lines:
         if not line.strip():
             continue
         try:
-            yield loads(line)
+            yield loads(line, long_numbers=long_numbers)
         except (ValueError, RecursionError):
             yield NOT_JSON
 
