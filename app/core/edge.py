@@ -17,11 +17,9 @@ A field at fault answers 422 naming it, a path 404, a malformed body 400.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-import orjson
 from flask import Flask, current_app, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, Integer, SmallInteger
@@ -29,6 +27,7 @@ from sqlalchemy.types import TypeEngine
 from werkzeug.routing import IntegerConverter
 
 from app.core.errors import HeadersTooLarge, NotFound, StewardError, UriTooLong, ValidationFailed
+from app.core.jsonio import loads
 
 MAX_DB_ID = 2**31 - 1  # ids are INTEGER columns (32-bit signed on PostgreSQL)
 MAX_JSON_DEPTH = 32
@@ -181,32 +180,6 @@ def _strings_clean(raw: bytes) -> bool:
     """Whether no string of this JSON text can hold a NUL or a lone surrogate: plain ASCII
     without escapes of the form \\uXXXX (the only way JSON writes either)."""
     return raw.isascii() and b"\\u" not in raw
-
-
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
-
-
-def has_long_numbers(raw: bytes) -> bool:
-    """Whether a JSON text holds a run of 19 digits (orjson reads an integer beyond 64 bits as
-    a float): ask once for a whole body, and tell ``loads`` for each of its lines."""
-    return _LONG_NUMBER.search(raw) is not None
-
-
-def loads(document: bytes, *, long_numbers: bool | None = None) -> Any:
-    """A JSON document, read as the standard library reads it, several times faster.
-
-    orjson reads the usual document; what it refuses (NaN, escaped lone surrogates, deeper
-    than 1,024 levels) is read again by ``json``, whose answer or error is then the one given,
-    and so is a document with ``has_long_numbers`` (asked here unless the caller knows).
-    """
-    if long_numbers is None:
-        long_numbers = has_long_numbers(document)
-    if not long_numbers:
-        try:
-            return orjson.loads(document)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(document)
 
 
 _NOT_READ = object()

@@ -19,14 +19,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
-from babel.dates import format_skeleton
-from flask import Flask, current_app, has_request_context, request
-from flask_babel import Babel, force_locale, get_locale, get_timezone
-from flask_babel import gettext as _
+from babel.dates import DateTimePattern, format_skeleton, match_skeleton, parse_pattern
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
+from flask_babel import Babel, force_locale, get_locale, get_timezone, get_translations
 
 from app.core.actor import current_actor
 
@@ -96,16 +96,36 @@ def speaking_to(language: str, zone: str) -> Iterator[None]:
     """Write what is rendered inside (an email) in ``language`` and with times in ``zone``,
     whoever triggered it: a message is read by its recipient, not by the request's user."""
     token = _RECIPIENT_ZONE.set(zone)
+    kept = g.pop(_SPEECH_KEY, None) if has_app_context() else None
     try:
         with force_locale(language):
             yield
     finally:
         _RECIPIENT_ZONE.reset(token)
+        if has_app_context():
+            g.pop(_SPEECH_KEY, None)
+            if kept is not None:
+                setattr(g, _SPEECH_KEY, kept)
 
 
 def _zone() -> Any:
     forced = _RECIPIENT_ZONE.get()
     return ZoneInfo(forced) if forced else get_timezone()
+
+
+@lru_cache(maxsize=32)
+def _formats(language: str) -> tuple[Locale, DateTimePattern, DateTimePattern, str]:
+    """A language's day and clock patterns (what ``format_skeleton`` would look up for
+    "yMMMd" and "Hm" on every call) and its way of joining them."""
+    locale = Locale.parse(language)
+    skeletons = locale.datetime_skeletons
+    day, clock = (parse_pattern(skeletons[match_skeleton(k, skeletons)]) for k in ("yMMMd", "Hm"))
+    return locale, day, clock, str(locale.datetime_formats["medium"])
+
+
+@lru_cache(maxsize=256)
+def _zone_info(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def local_dt(value: datetime | None, zone: bool = False) -> str:
@@ -114,13 +134,12 @@ def local_dt(value: datetime | None, zone: bool = False) -> str:
         return "—"
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    tz = _zone()
-    locale = Locale.parse(str(get_locale() or LANGUAGES[0]))
-    day = format_skeleton("yMMMd", value, tzinfo=tz, locale=locale)
-    clock = format_skeleton("Hm", value, tzinfo=tz, locale=locale)
-    text = str(locale.datetime_formats["medium"]).format(clock, day)
+    speech = _speech()
+    tz, (locale, day, clock, joined) = speech.zone, speech.formats
+    local = value.astimezone(tz)
+    text = joined.format(clock.apply(local, locale), day.apply(local, locale))
     if zone:
-        text += " " + (value.astimezone(ZoneInfo(str(tz))).tzname() or str(tz))
+        text += " " + (value.astimezone(_zone_info(str(tz))).tzname() or str(tz))
     return text
 
 
@@ -140,12 +159,51 @@ def business_duration(seconds: int | float | None) -> str:
     minutes = int(abs(seconds)) // 60
     hours, minutes = divmod(minutes, 60)
     if hours:
-        return _("%(hours)s h %(minutes)02d min", hours=hours, minutes=minutes)
-    return _("%(minutes)s min", minutes=minutes)
+        text = translations().ugettext("%(hours)s h %(minutes)02d min")
+        return text % {"hours": hours, "minutes": minutes}
+    return translations().ugettext("%(minutes)s min") % {"minutes": minutes}
+
+
+_SPEECH_KEY = "_steward_speech"
+
+
+class _Speech:
+    """How this request (or the message ``speaking_to`` writes) speaks, looked up once: a
+    page asks for hundreds of strings and times."""
+
+    __slots__ = ("formats", "translations", "zone")
+
+    def __init__(self) -> None:
+        self.translations = get_translations()
+        self.formats = _formats(str(get_locale() or LANGUAGES[0]))
+        self.zone = _zone()
+
+
+def _speech() -> _Speech:
+    try:
+        return getattr(g, _SPEECH_KEY)
+    except AttributeError:
+        speech = _Speech()
+        setattr(g, _SPEECH_KEY, speech)
+        return speech
+    except RuntimeError:  # no application context
+        return _Speech()
+
+
+def translations() -> Any:
+    """Flask-Babel's translations for the language spoken now (looked up once per request)."""
+    return _speech().translations
 
 
 def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.jinja_env.filters.update(
         local_dt=local_dt, local_date=local_date, business_duration=business_duration
     )

@@ -10,6 +10,7 @@ from marshmallow import EXCLUDE
 from app.core.clock import utcnow
 from app.core.db import db
 from app.core.etag import check_if_match, etag_for
+from app.core.jsonio import json_response
 from app.identity.auth import current_actor
 from app.incidents import (
     assignment,
@@ -39,7 +40,6 @@ from app.incidents.schemas import (
     TicketSchema,
     TransitionSchema,
     history_to_dicts,
-    json_response,
     person,
     ticket_to_dict,
 )

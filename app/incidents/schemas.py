@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from datetime import date, datetime
-
-from flask import Response
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 from webargs.fields import DelimitedList
@@ -385,19 +381,6 @@ def _actions(context: ListContext, actor, ticket, now) -> list[str]:
         )
         context.actions[key] = found
     return list(found)
-
-
-def _json_default(value):
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def json_response(data, status: int = 200, headers: dict | None = None) -> Response:
-    """``data`` as JSON, written directly: what the response schema would dump (datetimes in
-    ISO 8601), without walking the schema for every field of every item of a page."""
-    body = json.dumps(data, default=_json_default, separators=(",", ":"))
-    return Response(body, status=status, headers=headers, mimetype="application/json")
 
 
 PERSON_FIELDS = ("assignee",)  # changes whose values are people's emails

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from flask import Response, request
+from flask import request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
@@ -13,6 +11,7 @@ from app.catalogue.service import module_ref
 from app.core.db import db
 from app.core.errors import NotFound, ValidationFailed
 from app.core.etag import check_if_match
+from app.core.jsonio import json_response
 from app.core.pagination import decode_cursor, encode_cursor
 from app.core.permissions import Permission, guard_writes, require
 from app.identity.auth import current_actor
@@ -33,15 +32,6 @@ guard_writes(blp, (Permission.INDICATOR_MANAGE,))
 
 def blueprints() -> list[Blueprint]:
     return [blp]
-
-
-def json_response(data: dict, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(
-        json.dumps(data, separators=(",", ":")),
-        status=status,
-        headers=headers,
-        mimetype="application/json",
-    )
 
 
 def _module_code(session, module_id: int | None) -> str | None:

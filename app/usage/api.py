@@ -9,8 +9,9 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import UnsupportedMediaType
 
 from app.core.db import db
-from app.core.edge import MalformedBody, has_long_numbers, json_body
+from app.core.edge import MalformedBody, json_body
 from app.core.errors import StewardError, ValidationFailed
+from app.core.jsonio import has_long_numbers
 from app.core.schemas import PageArgs
 from app.identity.auth import current_actor
 from app.usage import service

@@ -36,7 +36,8 @@ from app.catalogue.models import Module
 from app.catalogue.service import module_refs
 from app.core import audit
 from app.core.clock import utcnow
-from app.core.edge import is_clean_text, loads
+from app.core.edge import is_clean_text
+from app.core.jsonio import loads
 from app.core.pagination import Page, SortKey, paginate
 from app.core.permissions import Permission, can, require
 from app.identity.models import User

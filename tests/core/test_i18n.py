@@ -70,3 +70,20 @@ def test_nothing_to_show_is_a_dash(viewing):
     viewing("en")
 
     assert (local_dt(None), local_date(None), business_duration(None)) == ("—", "—", "—")
+
+
+def test_a_message_for_someone_else_speaks_their_language_then_the_page_speaks_ours(app, viewing):
+    from flask import render_template_string
+
+    from app.core.i18n import speaking_to
+
+    viewing("en", "Europe/Paris")
+    page = "{{ _('Priority') }} {{ 5400|business_duration }} {{ when|local_dt }}"
+    before = render_template_string(page, when=WINTER)
+
+    with speaking_to("fr", "America/New_York"):
+        message = render_template_string(page, when=WINTER)
+    after = render_template_string(page, when=WINTER)
+
+    assert before == after == "Priority 1 h 30 min Dec 1, 2026, 15:05"
+    assert message == "Priorité 1 h 30 min 1 déc. 2026, 09:05"

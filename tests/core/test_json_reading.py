@@ -1,6 +1,6 @@
 """The quick paths of reading JSON bodies answer exactly as the careful ones they skip.
 
-``edge.loads`` reads with orjson and falls back to ``json``: whatever the text, it gives what
+``jsonio.loads`` reads with orjson and falls back to ``json``: whatever the text, it gives what
 ``json.loads`` gives (or raises what it raises). A large, flat body of plain ASCII is checked
 for depth only (``_nested_too_deep``): its verdict must be the full walk's.
 """
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core import edge
+from app.core import edge, jsonio
 
 ascii_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=8)
 documents = st.recursive(
@@ -72,10 +72,10 @@ def test_loads_answers_as_the_standard_library(text):
         expected = json.loads(raw)
     except (ValueError, RecursionError) as error:
         with pytest.raises(type(error)):
-            edge.loads(raw)
+            jsonio.loads(raw)
         return
 
-    got = edge.loads(raw)
+    got = jsonio.loads(raw)
 
     assert repr(got) == repr(expected)
 
@@ -91,3 +91,38 @@ def test_loads_answers_as_the_standard_library(text):
 )
 def test_only_plain_ascii_without_escapes_skips_the_string_checks(raw, clean):
     assert edge._strings_clean(raw) is clean
+
+
+def test_a_page_is_written_as_the_standard_library_would_write_it(app):
+    from datetime import UTC, date, datetime, timedelta, timezone
+
+    from flask_babel import lazy_gettext
+
+    data = {
+        "items": [
+            {
+                "at": datetime(2026, 11, 2, 9, 15, 30, 123456, tzinfo=UTC),
+                "local": datetime(2026, 11, 2, 9, 15, tzinfo=timezone(timedelta(hours=1))),
+                "day": date(2026, 11, 2),
+                "title": "Facture refusée \u2014 \U0001f4b6",
+                "n": 2**53 + 1,
+                "ratio": 0.1,
+                "none": None,
+            }
+        ],
+        7: "int key",
+    }
+    with app.test_request_context():
+        data["label"] = lazy_gettext("Priority")
+        expected = json.loads(
+            json.dumps(
+                data,
+                default=lambda v: v.isoformat() if isinstance(v, date) else str(v),
+            )
+        )
+
+        response = jsonio.json_response(data, 201, {"ETag": '"1"'})
+
+    assert response.status_code == 201 and response.headers["ETag"] == '"1"'
+    assert response.mimetype == "application/json"
+    assert json.loads(response.get_data()) == expected
