@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
+
 from app.core.lifecycle import StateMachine, Transition
 from app.core.lifecycle import transition as _t
 
@@ -61,7 +63,17 @@ REQUEST_TRANSITIONS: tuple[Transition, ...] = (
     _t(RequestAction.REJECT, UNDECIDED, RequestStatus.REJECTED, _AP, _AD),
     _t(RequestAction.CANCEL, UNDECIDED, RequestStatus.CANCELLED, _RQ),
 )
-REQUEST_MACHINE = StateMachine("access request", REQUEST_TRANSITIONS)
+REQUEST_MACHINE = StateMachine(
+    _l("access request"),
+    REQUEST_TRANSITIONS,
+    states={
+        RequestStatus.NEEDS_EXCEPTION: _l("needs exception"),
+        RequestStatus.PENDING_APPROVAL: _l("pending approval"),
+        RequestStatus.APPROVED: _l("approved"),
+        RequestStatus.REJECTED: _l("rejected"),
+        RequestStatus.CANCELLED: _l("cancelled"),
+    },
+)
 
 
 class GrantStatus(StrEnum):
@@ -107,7 +119,16 @@ GRANT_TRANSITIONS: tuple[Transition, ...] = (
     _t(GrantAction.EXPIRE, HELD, GrantStatus.EXPIRED, _GS),
     _t(GrantAction.REVOKE, HELD, GrantStatus.REVOKED, _GA, _GR, _GS),
 )
-GRANT_MACHINE = StateMachine("grant", GRANT_TRANSITIONS)
+GRANT_MACHINE = StateMachine(
+    _l("grant"),
+    GRANT_TRANSITIONS,
+    states={
+        GrantStatus.PENDING_PROVISIONING: _l("pending provisioning"),
+        GrantStatus.ACTIVE: _l("active"),
+        GrantStatus.EXPIRED: _l("expired"),
+        GrantStatus.REVOKED: _l("revoked"),
+    },
+)
 
 
 class CampaignStatus(StrEnum):
@@ -133,4 +154,8 @@ CAMPAIGN_TRANSITIONS: tuple[Transition, ...] = (
         CampaignParty.SYSTEM,
     ),
 )
-CAMPAIGN_MACHINE = StateMachine("campaign", CAMPAIGN_TRANSITIONS)
+CAMPAIGN_MACHINE = StateMachine(
+    _l("campaign"),
+    CAMPAIGN_TRANSITIONS,
+    states={CampaignStatus.OPEN: _l("open"), CampaignStatus.CLOSED: _l("closed")},
+)

@@ -11,6 +11,7 @@ Messages are written with ``lazy_gettext``: an error is raised in the service's 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, redirect, render_template, request, url_for
@@ -190,8 +191,91 @@ def error_response(
     return render_template("error.html", error=body), status, headers or {}
 
 
+def N_(message: str) -> str:
+    """gettext's marker for "extract this message, translate it later"."""
+    return message
+
+
+# The messages marshmallow writes itself (its fields', validators' and schemas' defaults), as
+# templates of what it formats: extracted for translation here, read in the reader's language
+# when a 422 is answered (``library_message_in_words``).
+LIBRARY_MESSAGES = (
+    N_("Missing data for required field."),
+    N_("Field may not be null."),
+    N_("Invalid value."),
+    N_("Invalid input."),
+    N_("Invalid input type."),
+    N_("Invalid type."),
+    N_("Unknown field."),
+    N_("Not a valid string."),
+    N_("Not a valid utf-8 string."),
+    N_("Not a valid integer."),
+    N_("Not a valid number."),
+    N_("Number too large."),
+    N_("Special numeric values (nan or infinity) are not permitted."),
+    N_("Not a valid boolean."),
+    N_("Not a valid datetime."),
+    N_("Not a valid naive datetime."),
+    N_("Not a valid aware datetime."),
+    N_("Not a valid date."),
+    N_("Not a valid time."),
+    N_("Not a valid period of time."),
+    N_("Not a valid mapping type."),
+    N_("Not a valid list."),
+    N_("Not a valid tuple."),
+    N_("Not a valid UUID."),
+    N_("Not a valid URL."),
+    N_("Not a valid email address."),
+    N_("String does not match expected pattern."),
+    N_("Must be one of: {choices}."),
+    N_("Must be equal to {other}."),
+    N_("Shorter than minimum length {min}."),
+    N_("Longer than maximum length {max}."),
+    N_("Length must be between {min} and {max}."),
+    N_("Length must be {equal}."),
+    N_("Must be greater than or equal to {min}."),
+    N_("Must be greater than {min}."),
+    N_("Must be less than or equal to {max}."),
+    N_("Must be less than {max}."),
+    N_("Must be greater than or equal to {min} and less than or equal to {max}."),
+    N_("Must be greater than or equal to {min} and less than {max}."),
+    N_("Must be greater than {min} and less than or equal to {max}."),
+    N_("Must be greater than {min} and less than {max}."),
+)
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template)  # literal, name, literal, name, ...
+    return re.compile(
+        "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+    )
+
+
+_LIBRARY_PATTERNS = [(t, _template_pattern(t)) for t in LIBRARY_MESSAGES if "{" in t]
+
+
+def library_message_in_words(message: Any) -> Any:
+    """A message marshmallow wrote (in English), in the reader's language; any other value,
+    and a message it did not write, as it is. Lists and dicts of them are read through."""
+    if isinstance(message, dict):
+        return {key: library_message_in_words(item) for key, item in message.items()}
+    if isinstance(message, list):
+        return [library_message_in_words(item) for item in message]
+    if not isinstance(message, str):
+        return message
+    if message in LIBRARY_MESSAGES:
+        return gettext(message)
+    for template, pattern in _LIBRARY_PATTERNS:
+        found = pattern.fullmatch(message)
+        if found:
+            # gettext formats with %: the {names} are filled in here, after translation
+            return gettext(template).format(**found.groupdict())
+    return message
+
+
 def _field_errors(error: HTTPException) -> dict[str, Any]:
-    """webargs puts messages under their location ({"json": {...}}); clients want the fields."""
+    """webargs puts messages under their location ({"json": {...}}); clients want the fields,
+    in their language."""
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") or {}
     flat: dict[str, Any] = {}
@@ -200,7 +284,7 @@ def _field_errors(error: HTTPException) -> dict[str, Any]:
             flat.update(fields)
         else:
             flat[location] = fields
-    return flat
+    return library_message_in_words(flat)
 
 
 def http_error_body(error: HTTPException) -> dict[str, Any]:

@@ -9,9 +9,10 @@ state anywhere (API, pages, jobs) asks ``transition_for``, which refuses with
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
@@ -36,11 +37,22 @@ def transition(
 
 
 class StateMachine:
-    """The transitions of one kind of entity (``noun``, as users read it: "ticket")."""
+    """The transitions of one kind of entity (``noun``, as users read it: "ticket").
 
-    def __init__(self, noun: str, transitions: Iterable[Transition]) -> None:
+    ``states`` gives the states in words (lazily translated), for the refusal a reader gets in
+    their language; a state without one reads as its code with spaces.
+    """
+
+    def __init__(
+        self,
+        noun: Any,
+        transitions: Iterable[Transition],
+        *,
+        states: Mapping[str, Any] | None = None,
+    ) -> None:
         self.noun = noun
         self.transitions = tuple(transitions)
+        self.states = dict(states or {})
 
     def allowed(
         self, status: str, parties: Collection[StrEnum], *, without: Collection[str] = ()
@@ -68,7 +80,7 @@ class StateMachine:
                 "Cannot %(action)s a %(noun)s that is %(value)s.",
                 action=action,
                 noun=self.noun,
-                value=status.replace("_", " "),
+                value=self.states.get(status, status.replace("_", " ")),
             ),
             allowed=self.allowed(status, parties),
             current_status=status,

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
+
 from app.core.lifecycle import StateMachine, Transition
 from app.core.lifecycle import transition as _t
 
@@ -78,7 +80,22 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 
 
-MACHINE = StateMachine("request", TRANSITIONS)
+MACHINE = StateMachine(
+    _l("request"),
+    TRANSITIONS,
+    states={
+        Status.SUBMITTED: _l("submitted"),
+        Status.UNDER_REVIEW: _l("under review"),
+        Status.APPROVED: _l("approved"),
+        Status.REJECTED: _l("rejected"),
+        Status.DEFERRED: _l("deferred"),
+        Status.PLANNED: _l("planned"),
+        Status.IN_PROGRESS: _l("in progress"),
+        Status.DONE: _l("done"),
+        Status.RELEASED: _l("released"),
+        Status.WITHDRAWN: _l("withdrawn"),
+    },
+)
 
 
 def allowed_actions(status: str, parties: set[Party] | frozenset[Party]) -> list[str]:

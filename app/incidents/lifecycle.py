@@ -85,7 +85,7 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 
 
-MACHINE = StateMachine("ticket", TRANSITIONS)
+MACHINE = StateMachine(_l("ticket"), TRANSITIONS, states=STATUS_NAMES)
 
 
 def allowed_actions(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
+
 from app.core.lifecycle import StateMachine, Transition
 from app.core.lifecycle import transition as _t
 
@@ -39,7 +41,15 @@ SPRINT_TRANSITIONS: tuple[Transition, ...] = (
     _t(SprintAction.START, {SprintStatus.PLANNED}, SprintStatus.ACTIVE, P, S),
     _t(SprintAction.CLOSE, {SprintStatus.ACTIVE}, SprintStatus.CLOSED, P, S),
 )
-SPRINT = StateMachine("sprint", SPRINT_TRANSITIONS)
+SPRINT = StateMachine(
+    _l("sprint"),
+    SPRINT_TRANSITIONS,
+    states={
+        SprintStatus.PLANNED: _l("planned"),
+        SprintStatus.ACTIVE: _l("active"),
+        SprintStatus.CLOSED: _l("closed"),
+    },
+)
 
 
 class ItemStatus(StrEnum):
@@ -66,7 +76,16 @@ ITEM_TRANSITIONS: tuple[Transition, ...] = (
     _t(ItemAction.DONE, {ItemStatus.PLANNED, ItemStatus.IN_PROGRESS}, ItemStatus.DONE, P, S),
     _t(ItemAction.RELEASE, {ItemStatus.DONE}, ItemStatus.RELEASED, P, S),
 )
-ITEM = StateMachine("sprint item", ITEM_TRANSITIONS)
+ITEM = StateMachine(
+    _l("sprint item"),
+    ITEM_TRANSITIONS,
+    states={
+        ItemStatus.PLANNED: _l("planned"),
+        ItemStatus.IN_PROGRESS: _l("in progress"),
+        ItemStatus.DONE: _l("done"),
+        ItemStatus.RELEASED: _l("released"),
+    },
+)
 
 
 class TaskStatus(StrEnum):
@@ -86,7 +105,15 @@ TASK_TRANSITIONS: tuple[Transition, ...] = (
     _t(TaskAction.FINISH, {TaskStatus.TODO, TaskStatus.DOING}, TaskStatus.DONE, P, S),
     _t(TaskAction.REOPEN, {TaskStatus.DONE}, TaskStatus.DOING, P, S),
 )
-TASK = StateMachine("task", TASK_TRANSITIONS)
+TASK = StateMachine(
+    _l("task"),
+    TASK_TRANSITIONS,
+    states={
+        TaskStatus.TODO: _l("todo"),
+        TaskStatus.DOING: _l("doing"),
+        TaskStatus.DONE: _l("done"),
+    },
+)
 
 
 class CarryOver(StrEnum):

@@ -60,7 +60,8 @@ def test_every_message_has_a_french_translation(french):
 def test_french_keeps_every_placeholder(french):
     import re
 
-    placeholder = re.compile(r"%\([a-z_]+\)[sd]|%\([a-z_]+\)0?\d*d")
+    # gettext's %(name)s, and the {name} of the validators' own messages
+    placeholder = re.compile(r"%\([a-z_]+\)[sd]|%\([a-z_]+\)0?\d*d|\{[a-z_]+\}")
     wrong = [
         message.id
         for message in french
@@ -111,6 +112,59 @@ def test_an_api_error_speaks_the_callers_language(french, make_user, as_):
     assert in_french.status_code == in_english.status_code == 404
     assert in_french.get_json()["message"] == wanted
     assert in_english.get_json()["message"] == "No ticket 'INC-999999'."
+
+
+def test_a_refused_move_names_the_thing_and_its_state_in_the_callers_language(
+    french, requester, as_
+):
+    from tests.factories import submitted
+
+    caller = as_(requester)
+    ref = submitted(caller)["ref"]
+
+    refused = caller.post(
+        f"/api/v1/tickets/{ref}/transitions",
+        json={"action": "reopen"},
+        headers={"Accept-Language": "fr"},
+    )
+
+    assert refused.status_code == 409
+    assert refused.get_json()["message"] == french.get(
+        "Cannot %(action)s a %(noun)s that is %(value)s."
+    ).string % {"action": "reopen", "noun": "ticket", "value": "nouveau"}
+    assert french.get("new").string == "nouveau"
+
+
+def test_the_validators_own_messages_speak_the_callers_language(french, requester, as_):
+    caller = as_(requester)
+    body = {"title": "x" * 1000, "impact": "huge", "surprise": 1}
+
+    in_french = caller.post("/api/v1/tickets", json=body, headers={"Accept-Language": "fr"})
+    in_english = caller.post("/api/v1/tickets", json=body, headers={"Accept-Language": "en"})
+
+    assert in_french.status_code == in_english.status_code == 422
+    english, french_errors = in_english.get_json()["errors"], in_french.get_json()["errors"]
+    assert english["description"] == ["Missing data for required field."]
+    assert french_errors["description"] == [french.get("Missing data for required field.").string]
+    assert english["surprise"] == ["Unknown field."]
+    assert french_errors["surprise"] == ["Champ inconnu."]
+    assert english["title"] == ["Length must be between 1 and 200."]
+    assert french_errors["title"] == ["La longueur doit être comprise entre 1 et 200."]
+    assert english["impact"] == ["Must be one of: high, medium, low."]
+    assert french_errors["impact"] == ["Doit être l'une des valeurs suivantes : high, medium, low."]
+
+
+def test_a_message_the_validators_did_not_write_is_left_as_it_is(app):
+    from app.core.errors import library_message_in_words
+
+    with app.test_request_context(headers={"Accept-Language": "fr"}):
+        assert library_message_in_words(["Must be one of our partners."]) == [
+            "Must be one of our partners."
+        ]
+        assert library_message_in_words({"n": ["Must be less than 10."], "k": 3}) == {
+            "n": ["Doit être inférieur à 10."],
+            "k": 3,
+        }
 
 
 def test_field_errors_speak_the_users_language(db_session, make_user, as_, french):
