@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app.catalogue.service import module_refs
 from app.core import forms
 from app.core.clock import utcnow
 from app.core.db import db
@@ -51,6 +52,7 @@ from app.governance import (
 from app.governance.models import ActionItem, Committee, Meeting, Objective
 from app.identity.auth import current_actor
 from app.identity.models import User
+from app.indicators import registry
 
 blueprint = Blueprint("governance", __name__)
 
@@ -103,7 +105,29 @@ STATUS_LABELS = {
     "mitigating": _l("mitigating"),
     "closed": _l("closed"),
     "accepted": _l("accepted"),
+    "improving": _l("improving"),
+    "worsening": _l("worsening"),
+    "stable": _l("stable"),
 }
+
+
+@blueprint.app_template_filter("decision_outcome")
+def decision_outcome(outcome: str | None) -> str:
+    """A committee decision's outcome on a request (approve/reject/defer) in words."""
+    return str(OUTCOME_LABELS.get(outcome, outcome)) if outcome else "—"
+
+
+BUDGET_WORDS = {
+    "green": _l("within plan"),
+    "amber": _l("slightly over plan"),
+    "red": _l("over plan"),
+}
+
+
+@blueprint.app_template_filter("budget_status")
+def budget_status(status: str | None) -> str:
+    """The run budget's forecast against its plan (green/amber/red) in words."""
+    return str(BUDGET_WORDS.get(status, status)) if status else "—"
 
 
 @blueprint.app_template_filter("governance_label")
@@ -230,6 +254,8 @@ def home():
         today=today,
         can_manage=can(actor, Permission.GOVERNANCE_MANAGE),
         people=_people() if can(actor, Permission.GOVERNANCE_MANAGE) else [],
+        indicators=registry.all_indicators(),
+        modules=module_refs(db.session),
         draft=forms.draft(),
     )
 

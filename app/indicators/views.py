@@ -38,6 +38,13 @@ add_nav(NavItem(_l("Indicators"), "indicators.dashboard", Permission.INDICATOR_V
 add_nav(NavItem(_l("Targets"), "indicators.targets_page", Permission.INDICATOR_MANAGE, order=84))
 
 PERIODS = (30, 90, 180, 365)
+STATUS_WORDS = {"green": _l("on target"), "amber": _l("close to target"), "red": _l("off target")}
+
+
+@blueprint.app_template_filter("indicator_status")
+def indicator_status(status: str | None, none: str = "—") -> str:
+    """A point's status against its target (green/amber/red) in words; ``none`` without one."""
+    return str(STATUS_WORDS.get(status, status)) if status else str(none)
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,12 @@ def display_value(value: float | None, unit: Unit) -> str:
     if unit == Unit.SCORE:
         return f"{value:.2f}"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+@blueprint.app_template_filter("indicator_value")
+def indicator_value(value: float | None, key: str) -> str:
+    """A value of the indicator ``key`` in plain words (``display_value`` in its unit)."""
+    return display_value(value, registry.get(key).unit)
 
 
 def _table(keys: list[str], module_id: int | None, days: int) -> dict:
@@ -281,6 +294,7 @@ def targets_page():
         "indicators/targets.html",
         targets=[(t, modules.get(t.module_id)) for t in service.list_targets(db.session)],
         indicators=registry.all_indicators(),
+        names={i.key: i.name for i in registry.all_indicators()},
         modules=module_refs(db.session),
         draft=forms.draft(),
         labels=FIELD_LABELS,

@@ -160,6 +160,8 @@ def test_the_budget_page_has_its_chart_as_an_image(signed_in, chair, db_session)
 
     assert 'src="data:image/svg+xml;base64,' in html
     assert "<script" not in html.split("<main")[1]
+    # 100 planned in January, nothing spent: the forecast is within plan, said so in words
+    assert re.search(r'data-testid="budget-status">within plan<', html)
 
 
 def test_the_pdf_holds_the_report_text(signed_in, chair, owner, db_session):
@@ -197,3 +199,29 @@ def test_the_pulse_banner_takes_an_answer_once(signed_in, admin, owner, db_sessi
 
     assert answered.status_code == 303
     assert "No survey is waiting for your answer." in home
+
+
+def test_an_objective_is_set_by_choosing_its_indicator_and_shown_in_words(
+    signed_in, chair, owner, out_of_target_kpi, finance
+):
+    browser = signed_in(chair)
+    form = browser.get("/governance").get_data(as_text=True)
+
+    assert '<option value="mttr_seconds">Mean time to resolve' in form
+    assert f'<option value="{finance.code}">' in form
+    set_ = browser.post(
+        "/governance/objectives",
+        data={
+            "title": "Resolve within the hour",
+            "owner": owner.email,
+            "indicator": "mttr_seconds",
+        },
+    )
+    board = browser.get("/governance").get_data(as_text=True)
+    report = browser.get("/governance/report").get_data(as_text=True)
+
+    assert set_.status_code == 303
+    assert re.search(r'class="rag rag-red">off target</span>\s*· worsening', board)
+    assert 'class="rag rag-red">off target</span>' in report
+    assert ">red<" not in board + report
+    assert "Mean time to resolve: 2.5 h / 1.0 h" in board  # 9000 s against 3600 s
