@@ -478,8 +478,6 @@ def _usage(session: Session, ctx: DemoContext) -> None:
     )
 
 
-# The module whose adoption lags: its active users fall in the last weeks (a hotspot).
-LAGGING_MODULE = "MFG"
 DEMO_TARGETS = [
     # key, target, amber, direction
     ("sla_resolution_compliance_ratio", 0.9, 0.05, "at_least"),
@@ -492,56 +490,11 @@ DEMO_TARGETS = [
 DEMO_INDICATOR_DAYS = 90
 
 
-def _usage_rollup(session: Session, ctx: DemoContext) -> None:
-    """A daily usage rollup when nothing else provided usage: weekday rhythm, adoption ramping
-    up after go-live, one module losing its users in the last weeks."""
-    from sqlalchemy import func, insert
-
-    from app.usage.models import UsageDaily
-
-    if session.scalar(select(func.count()).select_from(UsageDaily)):
-        return
-    rng = random.Random(ctx.rng.random())
-    codes = list(ctx.modules)
-    homes = {u.email: rng.sample(codes, k=rng.choice([1, 1, 2])) for u in ctx.users}
-    rows = []
-    day = ctx.start.date()
-    span = max((ctx.now.date() - day).days, 1)
-    while day <= ctx.now.date():
-        progress = (day - ctx.start.date()).days / span
-        weekday = day.weekday() < 5
-        for email, modules in homes.items():
-            for code in modules:
-                chance = (0.25 + 0.55 * min(progress * 2, 1.0)) if weekday else 0.04
-                if code == LAGGING_MODULE and progress > 0.75:
-                    chance *= max(0.15, 1 - (progress - 0.75) * 3.5)
-                if rng.random() >= chance:
-                    continue
-                first = datetime(day.year, day.month, day.day, 7, tzinfo=UTC) + timedelta(
-                    minutes=rng.randint(0, 540)
-                )
-                rows.append(
-                    {
-                        "day": day,
-                        "module_id": ctx.modules[code].id,
-                        "account": email.lower(),
-                        "events": rng.randint(1, 60),
-                        "first_at": first,
-                        "last_at": first + timedelta(minutes=rng.randint(0, 180)),
-                    }
-                )
-        day += timedelta(days=1)
-    if rows:
-        session.execute(insert(UsageDaily), rows)
-    ctx.summary["usage_days"] = len(rows)
-
-
 def _indicators(session: Session, ctx: DemoContext) -> None:
     """Indicators of the last months, and a few targets, so the dashboards tell something."""
     from app.indicators.compute import days_between, recompute
     from app.indicators.models import IndicatorTarget
 
-    _usage_rollup(session, ctx)
     last = ctx.now.date()
     first = max(ctx.start.date(), last - timedelta(days=DEMO_INDICATOR_DAYS - 1))
     with replaying(ctx.now):

@@ -141,7 +141,7 @@ def _rows(keys: list[str], module_id: int | None, days: int) -> tuple[list[date]
 def display_value(value: float | None, unit: Unit) -> str:
     """A snapshot value in plain words: hours for durations, per cent for ratios."""
     if value is None:
-        return "-"
+        return "—"
     if unit == Unit.SECONDS:
         return _("%(hours).1f h", hours=value / 3600)
     if unit == Unit.RATIO:

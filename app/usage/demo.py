@@ -4,8 +4,8 @@
   department some days after it (most within the first weeks: the adoption ramp).
 - People work on weekdays; a few log in at weekends.
 - Purchasing (PUR) lags: buyers kept ordering by e-mail and spreadsheets, so fewer of them ever
-  adopt it, later, and those who do use it on fewer days. (Its tickets rising belongs to the
-  tickets' own demo data.)
+  adopt it, later, and those who do use it on fewer days; in the last weeks half of them give
+  up on it, so its active users fall while its tickets do not: the support dashboard's hotspot.
 - A few ERP accounts are no Steward user (a shared warehouse login, an interface, a
   consultant): the admins' finding.
 
@@ -26,6 +26,9 @@ from app.usage.ingest import DailyRow, EventRow, add_rollup, store_events
 
 RAW_DAYS = 7
 LAGGING = "PUR"
+# when the lagging module's quitters stop using it: between these many days before today
+QUITTING_DAYS = (14, 56)
+QUITTERS = 0.5
 MODULES_OF_DEPARTMENT = {
     "Finance": ["FIN"],
     "Sales": ["SAL", "CRM"],
@@ -60,6 +63,13 @@ def _adoption_day(rng: random.Random, module: str) -> int | None:
     return None if rng.random() < 0.08 else int(rng.expovariate(1 / 12))
 
 
+def _last_day(rng: random.Random, module: str, span: int) -> int:
+    """The last day (after go-live) a person uses ``module``: today, unless they give up."""
+    if module != LAGGING or rng.random() >= QUITTERS:
+        return span
+    return span - rng.randint(*QUITTING_DAYS)
+
+
 def _active(rng: random.Random, module: str, day: date) -> bool:
     if day.weekday() >= 5:
         return rng.random() < 0.04
@@ -87,22 +97,23 @@ def demo_usage(
     """Write the story above for ``people`` (each with ``email`` and ``department``) between
     go-live ``start`` and ``now``; returns how many events it represents."""
     rng = random.Random(seed)
-    habits: list[tuple[str, str, int]] = []  # (account, module, adoption day)
+    first_day, today = start.date(), now.date()
+    span = (today - first_day).days
+    habits: list[tuple[str, str, int, int]] = []  # (account, module, adoption day, last day)
     for person in people:
         for code in MODULES_OF_DEPARTMENT.get(person.department or "", ["FIN"]):
             adopted = _adoption_day(rng, code)
             if code in modules and adopted is not None:
-                habits.append((person.email.lower(), code, adopted))
-    habits += [(account, code, 3) for account, codes in OUTSIDERS for code in codes]
-    first_day, today = start.date(), now.date()
+                habits.append((person.email.lower(), code, adopted, _last_day(rng, code, span)))
+    habits += [(account, code, 3, span) for account, codes in OUTSIDERS for code in codes]
     raw_from = today - timedelta(days=RAW_DAYS - 1)
     rollup: list[DailyRow] = []
     raw: list[EventRow] = []
     day = first_day
     while day <= today:
         offset = (day - first_day).days
-        for account, code, adopted in habits:
-            if offset < adopted or not _active(rng, code, day):
+        for account, code, adopted, last in habits:
+            if not adopted <= offset <= last or not _active(rng, code, day):
                 continue
             count = max(1, int(rng.lognormvariate(2.2, 0.6)))
             first, last = _span(rng, day, count)
