@@ -86,10 +86,17 @@ STATUS = {
     "withdrawn": _l("Withdrawn"),
     "certify": _l("Certified"),
     "revoke": _l("Revoke"),
+    "undecided": _l("Undecided"),
 }
 SENSITIVITY = {
     "standard": _l("standard"),
     "sensitive": _l("sensitive"),
+    "critical": _l("critical"),
+}
+SEVERITY = {
+    "low": _l("low"),
+    "medium": _l("medium"),
+    "high": _l("high"),
     "critical": _l("critical"),
 }
 LABELS = {
@@ -115,7 +122,12 @@ LABELS = {
 
 @blueprint.app_context_processor
 def _access_words() -> dict[str, Any]:
-    return {"access_status": STATUS, "access_sensitivity": SENSITIVITY, "access_labels": LABELS}
+    return {
+        "access_status": STATUS,
+        "access_sensitivity": SENSITIVITY,
+        "access_severity": SEVERITY,
+        "access_labels": LABELS,
+    }
 
 
 def _date(name: str, *, required: bool = False) -> date | None:

@@ -128,10 +128,13 @@ def _zone_info(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def local_dt(value: datetime | None, zone: bool = False) -> str:
-    """An instant in the viewer's zone and language; "—" for none."""
-    if value is None:
+def local_dt(value: datetime | str | None, zone: bool = False) -> str:
+    """An instant (or its ISO 8601 text, as exports keep it) in the viewer's zone and
+    language; "—" for none."""
+    if not value:
         return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     speech = _speech()

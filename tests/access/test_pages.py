@@ -3,6 +3,8 @@ auditor sees no write form and is refused if they post one anyway."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.identity.service import hash_password
@@ -156,8 +158,14 @@ def test_a_reviewer_decides_in_bulk_on_the_campaign_page(api, browser, db_sessio
     assert closed.status_code == 303
     db_session.refresh(grant)
     assert grant.status == "revoked"
-    evidence = browser("audrey").get(campaign_url + "/evidence")
+    audrey = browser("audrey")
+    evidence = audrey.get(campaign_url + "/evidence")
     assert b"Moved" in evidence.data
+    # times in the reader's zone and words, not the export's ISO text and codes
+    assert not re.search(rb"\d{4}-\d\d-\d\dT\d\d:", evidence.data)
+    assert b"<td>standard</td>" in evidence.data
+    # an auditor's view of the campaign holds no decision form, not even an empty one
+    assert b'<form method="post" novalidate>' not in audrey.get(campaign_url).data
 
 
 def _person(db_session, name):
