@@ -146,9 +146,13 @@ def local_dt(value: datetime | str | None, zone: bool = False) -> str:
     return text
 
 
-def local_date(value: date | datetime | None) -> str:
-    if value is None:
+def local_date(value: date | datetime | str | None) -> str:
+    """A day (or an instant's day in the viewer's zone, or either as ISO 8601 text) in the
+    viewer's language; "—" for none."""
+    if not value:
         return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
     locale = Locale.parse(str(get_locale() or LANGUAGES[0]))
     if isinstance(value, datetime):
         return format_skeleton("yMMMd", value, tzinfo=_zone(), locale=locale)

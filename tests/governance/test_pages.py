@@ -184,6 +184,7 @@ def test_the_pdf_holds_the_report_text(signed_in, chair, owner, db_session):
     assert response.mimetype == "application/pdf"
     assert "Governance report 2026-11" in text
     assert "Key users leave" in text
+    assert "Jan 1, 2027" in text  # the risk's review day, in words
 
 
 def test_the_pulse_banner_takes_an_answer_once(signed_in, admin, owner, db_session):
