@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import DateTimePattern, format_skeleton, match_skeleton, parse_pattern
+from babel.numbers import format_decimal
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from flask_babel import Babel, force_locale, get_locale, get_timezone, get_translations
 
@@ -146,6 +147,17 @@ def local_dt(value: datetime | str | None, zone: bool = False) -> str:
     return text
 
 
+def local_number(value: float | int | None, digits: int = 0, sign: bool = False) -> str:
+    """A number in the viewer's language (grouping and decimal marks), with ``digits``
+    decimals; ``sign`` shows "+" on a positive one (a variance); "—" for none."""
+    if value is None:
+        return "—"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    if sign:
+        pattern = f"+{pattern};-{pattern}"
+    return format_decimal(value, format=pattern, locale=_speech().formats[0])
+
+
 def local_date(value: date | datetime | str | None) -> str:
     """A day (or an instant's day in the viewer's zone, or either as ISO 8601 text) in the
     viewer's language; "—" for none."""
@@ -212,5 +224,8 @@ def init_i18n(app: Flask) -> None:
         newstyle=True,
     )
     app.jinja_env.filters.update(
-        local_dt=local_dt, local_date=local_date, business_duration=business_duration
+        local_dt=local_dt,
+        local_date=local_date,
+        business_duration=business_duration,
+        number=local_number,
     )

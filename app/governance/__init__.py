@@ -7,12 +7,13 @@ satisfaction from the pulse surveys) are registered here, once, beside the other
 
 from __future__ import annotations
 
+from app.core.errors import N_
 from app.indicators import registry
 
 _INDICATORS = (
     registry.Indicator(
         "budget_consumption_ratio",
-        "Run budget consumed against plan",
+        N_("Run budget consumed against plan"),
         registry.Unit.RATIO,
         "Actual run costs to date / planned run costs to date for the current year (all "
         "categories); 1.0 is on plan, above is over budget.",
@@ -23,7 +24,7 @@ _INDICATORS = (
     ),
     registry.Indicator(
         "product_satisfaction_average",
-        "Product satisfaction (pulse)",
+        N_("Product satisfaction (pulse)"),
         registry.Unit.SCORE,
         "Mean score (1-5) of the answers to the latest pulse survey with at least 5 answers.",
         registry.Family.GOVERNANCE,

@@ -24,6 +24,7 @@ from app.catalogue.service import module_refs
 from app.core import forms
 from app.core.clock import utcnow
 from app.core.db import db
+from app.core.display import plain_name
 from app.core.edge import whole_number
 from app.core.errors import (
     ValidationFailed,
@@ -109,6 +110,22 @@ STATUS_LABELS = {
     "worsening": _l("worsening"),
     "stable": _l("stable"),
 }
+
+
+# the access section of the report (``app.access.service.review_status``), in words
+REPORT_MEASURES = {
+    "open_campaigns": _l("Open access reviews"),
+    "late_campaigns": _l("Access reviews past their deadline"),
+    "undecided_items": _l("Grants not yet reviewed"),
+    "overdue_review_items": _l("Grants overdue for review"),
+    "open_sod_exceptions": _l("Segregation-of-duties exceptions in force"),
+}
+
+
+@blueprint.app_template_filter("report_measure")
+def report_measure(name: str) -> str:
+    """A measure of the governance report in words."""
+    return str(REPORT_MEASURES.get(name) or plain_name(name))
 
 
 @blueprint.app_template_filter("decision_outcome")

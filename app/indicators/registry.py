@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from app.core.errors import NotFound
+from app.core.errors import N_, NotFound
 
 
 class Unit(StrEnum):
@@ -53,6 +54,11 @@ class Indicator:
     dimensions: tuple[Dimension, ...] = (Dimension.OVERALL, Dimension.MODULE)
     higher_is_better: bool = True
 
+    @property
+    def label(self) -> str:
+        """The name in the reader's language (``name`` is the API's and the docs')."""
+        return gettext(self.name)
+
 
 _REGISTRY: dict[str, Indicator] = {}
 
@@ -86,7 +92,7 @@ register(
     # support, from the tickets and the SLA clock (business seconds)
     Indicator(
         "tickets_opened",
-        "Tickets opened",
+        N_("Tickets opened"),
         Unit.COUNT,
         "Tickets created during the day.",
         Family.SUPPORT,
@@ -95,7 +101,7 @@ register(
     ),
     Indicator(
         "tickets_resolved",
-        "Tickets resolved",
+        N_("Tickets resolved"),
         Unit.COUNT,
         "Tickets whose latest resolution fell during the day (a ticket reopened and resolved "
         "again counts on the day of its last resolution).",
@@ -104,7 +110,7 @@ register(
     ),
     Indicator(
         "backlog_open",
-        "Open backlog",
+        N_("Open backlog"),
         Unit.COUNT,
         "Tickets not resolved nor closed at the end of the day.",
         Family.SUPPORT,
@@ -113,7 +119,7 @@ register(
     ),
     Indicator(
         "mtta_seconds",
-        "Mean time to acknowledge",
+        N_("Mean time to acknowledge"),
         Unit.SECONDS,
         "Mean business seconds from creation to the first response, over tickets first "
         "responded to during the day.",
@@ -123,7 +129,7 @@ register(
     ),
     Indicator(
         "mttr_seconds",
-        "Mean time to resolve",
+        N_("Mean time to resolve"),
         Unit.SECONDS,
         "Mean business seconds from creation to resolution (pauses excluded), over "
         "tickets resolved during the day.",
@@ -133,7 +139,7 @@ register(
     ),
     Indicator(
         "sla_response_compliance_ratio",
-        "SLA response compliance",
+        N_("SLA response compliance"),
         Unit.RATIO,
         "Tickets resolved during the day whose response target was met / tickets "
         "resolved during the day.",
@@ -142,7 +148,7 @@ register(
     ),
     Indicator(
         "sla_resolution_compliance_ratio",
-        "SLA resolution compliance",
+        N_("SLA resolution compliance"),
         Unit.RATIO,
         "Tickets resolved during the day whose resolution target was met / tickets "
         "resolved during the day.",
@@ -151,7 +157,7 @@ register(
     ),
     Indicator(
         "fcr_ratio",
-        "First contact resolution",
+        N_("First contact resolution"),
         Unit.RATIO,
         "Tickets resolved during the day with no reopen and at most one public agent "
         "reply / tickets resolved during the day.",
@@ -160,7 +166,7 @@ register(
     ),
     Indicator(
         "reopen_ratio",
-        "Reopen rate",
+        N_("Reopen rate"),
         Unit.RATIO,
         "Tickets resolved during the day that were reopened at least once / tickets "
         "resolved during the day.",
@@ -170,14 +176,14 @@ register(
     ),
     Indicator(
         "csat_average",
-        "Satisfaction (average)",
+        N_("Satisfaction (average)"),
         Unit.SCORE,
         "Mean rating (1 to 5) of the ratings given during the day.",
         Family.SUPPORT,
     ),
     Indicator(
         "csat_satisfied_ratio",
-        "Satisfied requesters",
+        N_("Satisfied requesters"),
         Unit.RATIO,
         "Ratings of 4 or 5 given during the day / ratings given during the day.",
         Family.SUPPORT,
@@ -185,14 +191,14 @@ register(
     # adoption, from the ERP's usage events (a day is a UTC calendar day)
     Indicator(
         "dau",
-        "Daily active users",
+        N_("Daily active users"),
         Unit.COUNT,
         "Distinct ERP accounts with at least one event during the day.",
         Family.ADOPTION,
     ),
     Indicator(
         "wau",
-        "Weekly active users",
+        N_("Weekly active users"),
         Unit.COUNT,
         "Distinct ERP accounts with at least one event in the 7 days ending that day.",
         Family.ADOPTION,
@@ -200,7 +206,7 @@ register(
     ),
     Indicator(
         "mau",
-        "Monthly active users",
+        N_("Monthly active users"),
         Unit.COUNT,
         "Distinct ERP accounts with at least one event in the 30 days ending that day.",
         Family.ADOPTION,
@@ -208,7 +214,7 @@ register(
     ),
     Indicator(
         "stickiness_ratio",
-        "Stickiness",
+        N_("Stickiness"),
         Unit.RATIO,
         "DAU / MAU of the day (none when MAU is 0).",
         Family.ADOPTION,
@@ -216,7 +222,7 @@ register(
     ),
     Indicator(
         "license_utilisation_ratio",
-        "Licence utilisation",
+        N_("Licence utilisation"),
         Unit.RATIO,
         "MAU of a module / users holding an active access grant on it.",
         Family.ADOPTION,
@@ -224,7 +230,7 @@ register(
     ),
     Indicator(
         "activation_ratio",
-        "Activation",
+        N_("Activation"),
         Unit.RATIO,
         "Grants that started in the 30 days ending 14 days before that day and were "
         "used within 14 days of their start / those grants.",
@@ -233,7 +239,7 @@ register(
     ),
     Indicator(
         "tickets_per_100_mau",
-        "Tickets per 100 active users",
+        N_("Tickets per 100 active users"),
         Unit.RATIO,
         "Tickets opened in the 30 days ending that day * 100 / MAU (none when MAU is 0).",
         Family.ADOPTION,
@@ -243,7 +249,7 @@ register(
     # access rights
     Indicator(
         "dormant_grants",
-        "Dormant grants",
+        N_("Dormant grants"),
         Unit.COUNT,
         "Active grants whose holder has no usage event in the module for the dormancy period.",
         Family.ACCESS,
@@ -251,7 +257,7 @@ register(
     ),
     Indicator(
         "pending_access_requests",
-        "Pending access requests",
+        N_("Pending access requests"),
         Unit.COUNT,
         "Access requests waiting for approval or an exception at the end of the day.",
         Family.ACCESS,
@@ -260,7 +266,7 @@ register(
     # delivery
     Indicator(
         "enhancement_lead_time_seconds",
-        "Enhancement lead time",
+        N_("Enhancement lead time"),
         Unit.SECONDS,
         "Mean seconds from submission to release, over requests released in the 30 "
         "days ending that day.",
@@ -270,7 +276,7 @@ register(
     ),
     Indicator(
         "velocity_points",
-        "Velocity",
+        N_("Velocity"),
         Unit.POINTS,
         "Mean done points of the last three sprints closed on or before that day.",
         Family.DELIVERY,
@@ -278,7 +284,7 @@ register(
     ),
     Indicator(
         "predictability_ratio",
-        "Predictability",
+        N_("Predictability"),
         Unit.RATIO,
         "Done points / committed points of the last three sprints closed on or before that day.",
         Family.DELIVERY,

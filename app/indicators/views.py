@@ -25,6 +25,7 @@ from app.core.clock import utcnow
 from app.core.db import db
 from app.core.edge import whole_number
 from app.core.errors import NotFound, PreconditionRequired, StaleWrite, StewardError
+from app.core.i18n import local_number
 from app.core.navigation import NavItem, add_nav
 from app.core.permissions import Permission, can, require
 from app.identity.auth import current_actor
@@ -143,12 +144,18 @@ def display_value(value: float | None, unit: Unit) -> str:
     if value is None:
         return "—"
     if unit == Unit.SECONDS:
-        return _("%(hours).1f h", hours=value / 3600)
+        return _("%(hours)s h", hours=local_number(value / 3600, 1))
     if unit == Unit.RATIO:
-        return f"{value:.1f}" if value > 1.5 else f"{100 * value:.0f} %"
+        return local_number(value, 1) if value > 1.5 else f"{local_number(100 * value)} %"
     if unit == Unit.SCORE:
-        return f"{value:.2f}"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+        return local_number(value, 2)
+    return local_number(value, 0 if float(value).is_integer() else 1)
+
+
+@blueprint.app_template_filter("indicator_name")
+def indicator_name(key: str) -> str:
+    """The name of the indicator ``key`` in the reader's language."""
+    return registry.get(key).label
 
 
 @blueprint.app_template_filter("indicator_value")
@@ -241,7 +248,7 @@ def chart_svg():
     for key in keys:
         indicator = registry.get(key)
         scale = 1 / 3600 if indicator.unit == Unit.SECONDS else 1
-        label = indicator.name + (" (h)" if indicator.unit == Unit.SECONDS else "")
+        label = indicator.label + (" (h)" if indicator.unit == Unit.SECONDS else "")
         chart.add(
             label,
             [None if values[key].get(d) is None else values[key][d] * scale for d in day_list],
@@ -294,7 +301,7 @@ def targets_page():
         "indicators/targets.html",
         targets=[(t, modules.get(t.module_id)) for t in service.list_targets(db.session)],
         indicators=registry.all_indicators(),
-        names={i.key: i.name for i in registry.all_indicators()},
+        names={i.key: i.label for i in registry.all_indicators()},
         modules=module_refs(db.session),
         draft=forms.draft(),
         labels=FIELD_LABELS,
@@ -356,5 +363,5 @@ def _save_target(actor):
         return forms.refuse(exc, errors=exc.errors)
     return forms.accepted(
         url_for("indicators.targets_page"),
-        _("The target of %(name)s is saved.", name=registry.get(key).name),
+        _("The target of %(name)s is saved.", name=registry.get(key).label),
     )

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from app.core.i18n import business_duration, local_date, local_dt, select_locale
+from app.core.i18n import business_duration, local_date, local_dt, local_number, select_locale
 
 WINTER = datetime(2026, 12, 1, 14, 5, tzinfo=UTC)
 SUMMER = datetime(2026, 7, 1, 14, 5, tzinfo=UTC)
@@ -87,3 +87,29 @@ def test_a_message_for_someone_else_speaks_their_language_then_the_page_speaks_o
 
     assert before == after == "Priority 1 h 30 min Dec 1, 2026, 15:05"
     assert message == "Priorité 1 h 30 min 1 déc. 2026, 09:05"
+
+
+@pytest.mark.parametrize(
+    ("language", "value", "options", "shown"),
+    [
+        ("en", 78500, {}, "78,500"),
+        ("fr", 78500, {}, "78\u202f500"),
+        ("en", 14.44, {"digits": 1}, "14.4"),
+        ("fr", 14.44, {"digits": 1}, "14,4"),
+        ("en", 1200, {"sign": True}, "+1,200"),
+        ("en", -1200, {"sign": True}, "-1,200"),
+        ("en", None, {}, "—"),
+    ],
+)
+def test_a_number_reads_with_the_viewers_marks(viewing, language, value, options, shown):
+    viewing(language)
+
+    assert local_number(value, **options) == shown
+
+
+def test_iso_text_from_an_export_reads_like_the_value_it_stands_for(viewing):
+    viewing("en", "Europe/Paris")
+
+    assert local_dt(WINTER.isoformat()) == local_dt(WINTER) == "Dec 1, 2026, 15:05"
+    assert local_date("2027-01-01") == "Jan 1, 2027"
+    assert local_dt("") == local_date(None) == "—"

@@ -107,3 +107,10 @@ def test_the_report_lists_the_period_sprints_and_the_access_reviews(
     october = build_report(db_session, chair, "2026-10")
     assert october["sprints"] == []
     assert october["access"]["late_campaigns"] == 0
+
+
+def test_the_report_page_names_the_access_measures_in_words(signed_in, chair, delivery_and_access):
+    page = signed_in(chair).get("/governance/report?period=2026-11").get_data(as_text=True)
+
+    assert "<li>Access reviews past their deadline: 1</li>" in page
+    assert "late campaigns" not in page

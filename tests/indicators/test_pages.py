@@ -49,6 +49,20 @@ def test_the_support_dashboard_shows_charts_numbers_and_hotspots(signed_in, make
     assert " style=" not in html
 
 
+def test_indicator_names_are_in_the_readers_language_on_pages_not_in_the_api(
+    signed_in, as_, make_user, recent
+):
+    agent = make_user("agent", password=PASSWORD)
+    french = {"Accept-Language": "fr"}
+
+    page = signed_in(agent).get("/indicators/support", headers=french).get_data(as_text=True)
+    listed = as_(agent).get("/api/v1/indicators", headers=french).get_json()["items"]
+
+    assert "<th>Tickets ouverts</th>" in page
+    assert "Tickets opened" not in page
+    assert {"key": "tickets_opened", "name": "Tickets opened"}.items() <= listed[0].items()
+
+
 def test_a_chart_is_an_svg_image_with_its_own_policy(signed_in, make_user, recent):
     browser = signed_in(make_user("agent", password=PASSWORD))
     response = browser.get("/indicators/chart.svg?key=mau&module=FIN&days=30")
