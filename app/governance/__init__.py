@@ -15,8 +15,10 @@ _INDICATORS = (
         "budget_consumption_ratio",
         N_("Run budget consumed against plan"),
         registry.Unit.RATIO,
-        "Actual run costs to date / planned run costs to date for the current year (all "
-        "categories); 1.0 is on plan, above is over budget.",
+        N_(
+            "Actual run costs to date / planned run costs to date for the current year (all "
+            "categories); 1.0 is on plan, above is over budget."
+        ),
         registry.Family.GOVERNANCE,
         window="year to date",
         dimensions=(registry.Dimension.OVERALL,),
@@ -26,7 +28,7 @@ _INDICATORS = (
         "product_satisfaction_average",
         N_("Product satisfaction (pulse)"),
         registry.Unit.SCORE,
-        "Mean score (1-5) of the answers to the latest pulse survey with at least 5 answers.",
+        N_("Mean score (1-5) of the answers to the latest pulse survey with at least 5 answers."),
         registry.Family.GOVERNANCE,
         window="latest survey",
         dimensions=(registry.Dimension.OVERALL,),

@@ -59,6 +59,11 @@ class Indicator:
         """The name in the reader's language (``name`` is the API's and the docs')."""
         return gettext(self.name)
 
+    @property
+    def formula_in_words(self) -> str:
+        """The formula in the reader's language (``formula`` is the API's and the docs')."""
+        return gettext(self.formula)
+
 
 _REGISTRY: dict[str, Indicator] = {}
 
@@ -94,7 +99,7 @@ register(
         "tickets_opened",
         N_("Tickets opened"),
         Unit.COUNT,
-        "Tickets created during the day.",
+        N_("Tickets created during the day."),
         Family.SUPPORT,
         dimensions=_OMP,
         higher_is_better=False,
@@ -103,8 +108,10 @@ register(
         "tickets_resolved",
         N_("Tickets resolved"),
         Unit.COUNT,
-        "Tickets whose latest resolution fell during the day (a ticket reopened and resolved "
-        "again counts on the day of its last resolution).",
+        N_(
+            "Tickets whose latest resolution fell during the day (a ticket reopened and resolved "
+            "again counts on the day of its last resolution)."
+        ),
         Family.SUPPORT,
         dimensions=_OMP,
     ),
@@ -112,7 +119,7 @@ register(
         "backlog_open",
         N_("Open backlog"),
         Unit.COUNT,
-        "Tickets not resolved nor closed at the end of the day.",
+        N_("Tickets not resolved nor closed at the end of the day."),
         Family.SUPPORT,
         dimensions=_OMP,
         higher_is_better=False,
@@ -121,8 +128,10 @@ register(
         "mtta_seconds",
         N_("Mean time to acknowledge"),
         Unit.SECONDS,
-        "Mean business seconds from creation to the first response, over tickets first "
-        "responded to during the day.",
+        N_(
+            "Mean business seconds from creation to the first response, over tickets first "
+            "responded to during the day."
+        ),
         Family.SUPPORT,
         dimensions=_OMP,
         higher_is_better=False,
@@ -131,8 +140,10 @@ register(
         "mttr_seconds",
         N_("Mean time to resolve"),
         Unit.SECONDS,
-        "Mean business seconds from creation to resolution (pauses excluded), over "
-        "tickets resolved during the day.",
+        N_(
+            "Mean business seconds from creation to resolution (pauses excluded), over "
+            "tickets resolved during the day."
+        ),
         Family.SUPPORT,
         dimensions=_OMP,
         higher_is_better=False,
@@ -141,8 +152,10 @@ register(
         "sla_response_compliance_ratio",
         N_("SLA response compliance"),
         Unit.RATIO,
-        "Tickets resolved during the day whose response target was met / tickets "
-        "resolved during the day.",
+        N_(
+            "Tickets resolved during the day whose response target was met / tickets "
+            "resolved during the day."
+        ),
         Family.SUPPORT,
         dimensions=_OMP,
     ),
@@ -150,8 +163,10 @@ register(
         "sla_resolution_compliance_ratio",
         N_("SLA resolution compliance"),
         Unit.RATIO,
-        "Tickets resolved during the day whose resolution target was met / tickets "
-        "resolved during the day.",
+        N_(
+            "Tickets resolved during the day whose resolution target was met / tickets "
+            "resolved during the day."
+        ),
         Family.SUPPORT,
         dimensions=_OMP,
     ),
@@ -159,8 +174,10 @@ register(
         "fcr_ratio",
         N_("First contact resolution"),
         Unit.RATIO,
-        "Tickets resolved during the day with no reopen and at most one public agent "
-        "reply / tickets resolved during the day.",
+        N_(
+            "Tickets resolved during the day with no reopen and at most one public agent "
+            "reply / tickets resolved during the day."
+        ),
         Family.SUPPORT,
         dimensions=_OMP,
     ),
@@ -168,8 +185,10 @@ register(
         "reopen_ratio",
         N_("Reopen rate"),
         Unit.RATIO,
-        "Tickets resolved during the day that were reopened at least once / tickets "
-        "resolved during the day.",
+        N_(
+            "Tickets resolved during the day that were reopened at least once / tickets "
+            "resolved during the day."
+        ),
         Family.SUPPORT,
         dimensions=_OMP,
         higher_is_better=False,
@@ -178,14 +197,14 @@ register(
         "csat_average",
         N_("Satisfaction (average)"),
         Unit.SCORE,
-        "Mean rating (1 to 5) of the ratings given during the day.",
+        N_("Mean rating (1 to 5) of the ratings given during the day."),
         Family.SUPPORT,
     ),
     Indicator(
         "csat_satisfied_ratio",
         N_("Satisfied requesters"),
         Unit.RATIO,
-        "Ratings of 4 or 5 given during the day / ratings given during the day.",
+        N_("Ratings of 4 or 5 given during the day / ratings given during the day."),
         Family.SUPPORT,
     ),
     # adoption, from the ERP's usage events (a day is a UTC calendar day)
@@ -193,14 +212,14 @@ register(
         "dau",
         N_("Daily active users"),
         Unit.COUNT,
-        "Distinct ERP accounts with at least one event during the day.",
+        N_("Distinct ERP accounts with at least one event during the day."),
         Family.ADOPTION,
     ),
     Indicator(
         "wau",
         N_("Weekly active users"),
         Unit.COUNT,
-        "Distinct ERP accounts with at least one event in the 7 days ending that day.",
+        N_("Distinct ERP accounts with at least one event in the 7 days ending that day."),
         Family.ADOPTION,
         window="7 days",
     ),
@@ -208,7 +227,7 @@ register(
         "mau",
         N_("Monthly active users"),
         Unit.COUNT,
-        "Distinct ERP accounts with at least one event in the 30 days ending that day.",
+        N_("Distinct ERP accounts with at least one event in the 30 days ending that day."),
         Family.ADOPTION,
         window="30 days",
     ),
@@ -216,7 +235,7 @@ register(
         "stickiness_ratio",
         N_("Stickiness"),
         Unit.RATIO,
-        "DAU / MAU of the day (none when MAU is 0).",
+        N_("DAU / MAU of the day (none when MAU is 0)."),
         Family.ADOPTION,
         window="30 days",
     ),
@@ -224,7 +243,7 @@ register(
         "license_utilisation_ratio",
         N_("Licence utilisation"),
         Unit.RATIO,
-        "MAU of a module / users holding an active access grant on it.",
+        N_("MAU of a module / users holding an active access grant on it."),
         Family.ADOPTION,
         window="30 days",
     ),
@@ -232,8 +251,10 @@ register(
         "activation_ratio",
         N_("Activation"),
         Unit.RATIO,
-        "Grants that started in the 30 days ending 14 days before that day and were "
-        "used within 14 days of their start / those grants.",
+        N_(
+            "Grants that started in the 30 days ending 14 days before that day and were "
+            "used within 14 days of their start / those grants."
+        ),
         Family.ADOPTION,
         window="30 days",
     ),
@@ -241,7 +262,7 @@ register(
         "tickets_per_100_mau",
         N_("Tickets per 100 active users"),
         Unit.RATIO,
-        "Tickets opened in the 30 days ending that day * 100 / MAU (none when MAU is 0).",
+        N_("Tickets opened in the 30 days ending that day * 100 / MAU (none when MAU is 0)."),
         Family.ADOPTION,
         window="30 days",
         higher_is_better=False,
@@ -251,7 +272,7 @@ register(
         "dormant_grants",
         N_("Dormant grants"),
         Unit.COUNT,
-        "Active grants whose holder has no usage event in the module for the dormancy period.",
+        N_("Active grants whose holder has no usage event in the module for the dormancy period."),
         Family.ACCESS,
         higher_is_better=False,
     ),
@@ -259,7 +280,7 @@ register(
         "pending_access_requests",
         N_("Pending access requests"),
         Unit.COUNT,
-        "Access requests waiting for approval or an exception at the end of the day.",
+        N_("Access requests waiting for approval or an exception at the end of the day."),
         Family.ACCESS,
         higher_is_better=False,
     ),
@@ -268,8 +289,10 @@ register(
         "enhancement_lead_time_seconds",
         N_("Enhancement lead time"),
         Unit.SECONDS,
-        "Mean seconds from submission to release, over requests released in the 30 "
-        "days ending that day.",
+        N_(
+            "Mean seconds from submission to release, over requests released in the 30 "
+            "days ending that day."
+        ),
         Family.DELIVERY,
         window="30 days",
         higher_is_better=False,
@@ -278,7 +301,7 @@ register(
         "velocity_points",
         N_("Velocity"),
         Unit.POINTS,
-        "Mean done points of the last three sprints closed on or before that day.",
+        N_("Mean done points of the last three sprints closed on or before that day."),
         Family.DELIVERY,
         window="3 sprints",
     ),
@@ -286,7 +309,9 @@ register(
         "predictability_ratio",
         N_("Predictability"),
         Unit.RATIO,
-        "Done points / committed points of the last three sprints closed on or before that day.",
+        N_(
+            "Done points / committed points of the last three sprints closed on or before that day."
+        ),
         Family.DELIVERY,
         window="3 sprints",
     ),

@@ -59,7 +59,8 @@ def test_indicator_names_are_in_the_readers_language_on_pages_not_in_the_api(
     listed = as_(agent).get("/api/v1/indicators", headers=french).get_json()["items"]
 
     assert "<th>Tickets ouverts</th>" in page
-    assert "Tickets opened" not in page
+    assert "Tickets créés dans la journée." in page  # the formula, in words
+    assert "Tickets opened" not in page and "Tickets created during the day." not in page
     assert {"key": "tickets_opened", "name": "Tickets opened"}.items() <= listed[0].items()
 
 
