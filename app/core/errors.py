@@ -251,26 +251,35 @@ def _template_pattern(template: str) -> re.Pattern[str]:
     )
 
 
-_LIBRARY_PATTERNS = [(t, _template_pattern(t)) for t in LIBRARY_MESSAGES if "{" in t]
+class KnownMessages:
+    """English messages that are written in English on purpose (by a library, or as a wire
+    contract's text), given as ``str.format`` templates marked with ``N_``: ``in_words`` reads
+    one that was written from them in the reader's language."""
 
+    def __init__(self, templates: tuple[str, ...]) -> None:
+        self._plain = frozenset(t for t in templates if "{" not in t)
+        self._patterns = [(t, _template_pattern(t)) for t in templates if "{" in t]
 
-def library_message_in_words(message: Any) -> Any:
-    """A message marshmallow wrote (in English), in the reader's language; any other value,
-    and a message it did not write, as it is. Lists and dicts of them are read through."""
-    if isinstance(message, dict):
-        return {key: library_message_in_words(item) for key, item in message.items()}
-    if isinstance(message, list):
-        return [library_message_in_words(item) for item in message]
-    if not isinstance(message, str):
+    def in_words(self, message: Any) -> Any:
+        """``message`` in the reader's language when a template wrote it; any other value as
+        it is. Lists and dicts of them are read through."""
+        if isinstance(message, dict):
+            return {key: self.in_words(item) for key, item in message.items()}
+        if isinstance(message, list):
+            return [self.in_words(item) for item in message]
+        if not isinstance(message, str):
+            return message
+        if message in self._plain:
+            return gettext(message)
+        for template, pattern in self._patterns:
+            found = pattern.fullmatch(message)
+            if found:
+                # gettext formats with %: the {names} are filled in here, after translation
+                return gettext(template).format(**found.groupdict())
         return message
-    if message in LIBRARY_MESSAGES:
-        return gettext(message)
-    for template, pattern in _LIBRARY_PATTERNS:
-        found = pattern.fullmatch(message)
-        if found:
-            # gettext formats with %: the {names} are filled in here, after translation
-            return gettext(template).format(**found.groupdict())
-    return message
+
+
+library_message_in_words = KnownMessages(LIBRARY_MESSAGES).in_words
 
 
 def _field_errors(error: HTTPException) -> dict[str, Any]:

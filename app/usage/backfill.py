@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.core.errors import ValidationFailed
 from app.usage import service
-from app.usage.service import IngestResult, Rejection
+from app.usage.service import NOT_A_CSV_ROW, IngestResult, Rejection
 
 # a cell larger than this is no usage event (csv's own default is 128 KiB)
 csv.field_size_limit(4096)
@@ -49,7 +49,7 @@ def _records(reader: Any) -> Iterator[tuple[int, Any]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            yield reader.line_num, f"not a CSV row: {exc}"
+            yield reader.line_num, NOT_A_CSV_ROW.format(problem=exc)
             continue
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue  # a blank line

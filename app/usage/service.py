@@ -37,6 +37,7 @@ from app.catalogue.service import module_refs
 from app.core import audit
 from app.core.clock import utcnow
 from app.core.edge import is_clean_text
+from app.core.errors import N_, KnownMessages
 from app.core.jsonio import loads
 from app.core.pagination import Page, SortKey, paginate
 from app.core.permissions import Permission, can, require
@@ -152,28 +153,54 @@ def check_event(item: Any, modules: Mapping[str, int]) -> EventRow | str:
 _MAX_EVENT_ID, _MAX_USER, _MAX_ACTION = (MAX_LENGTHS[n] for n in ("event_id", "user", "action"))
 
 
+# Why a line is rejected: the API's contract answers these in English, pages read them in the
+# reader's language (``REJECTIONS.in_words``).
+NOT_AN_OBJECT = N_("not a JSON object")
+NOT_VALID_JSON = N_("not valid JSON")
+MISSING_FIELD = N_("missing field '{name}'")
+NOT_A_STRING = N_("field '{name}' must be a string")
+TOO_LONG = N_("field '{name}' is longer than {limit} characters")
+BAD_CHARACTER = N_("field '{name}' holds a character that is not allowed")
+UNKNOWN_MODULE = N_("unknown module '{module}'")
+BAD_TIME = N_("occurred_at is not an ISO 8601 timestamp with a UTC offset")
+NOT_A_CSV_ROW = N_("not a CSV row: {problem}")
+REJECTIONS = KnownMessages(
+    (
+        NOT_AN_OBJECT,
+        NOT_VALID_JSON,
+        MISSING_FIELD,
+        NOT_A_STRING,
+        TOO_LONG,
+        BAD_CHARACTER,
+        UNKNOWN_MODULE,
+        BAD_TIME,
+        NOT_A_CSV_ROW,
+    )
+)
+
+
 def _check_carefully(item: Any, modules: Mapping[str, int]) -> EventRow | str:
     if not isinstance(item, dict):
-        return "not a JSON object"
+        return NOT_AN_OBJECT
     for name in FIELDS:
         value = item.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
-            return f"missing field '{name}'"
+            return MISSING_FIELD.format(name=name)
         if not isinstance(value, str):
-            return f"field '{name}' must be a string"
+            return NOT_A_STRING.format(name=name)
         if name in MAX_LENGTHS and len(value) > MAX_LENGTHS[name]:
-            return f"field '{name}' is longer than {MAX_LENGTHS[name]} characters"
+            return TOO_LONG.format(name=name, limit=MAX_LENGTHS[name])
     # one check of the five values together (the common case is plain ASCII: no encoding)
     joined = "".join([item[name] for name in FIELDS])
     if "\x00" in joined or not (joined.isascii() or is_clean_text(joined)):
         bad = next(n for n in FIELDS if not is_clean_text(item[n]))
-        return f"field '{bad}' holds a character that is not allowed"
+        return BAD_CHARACTER.format(name=bad)
     module_id = modules.get(item["module"].strip().upper())
     if module_id is None:
-        return f"unknown module '{item['module'][:16]}'"
+        return UNKNOWN_MODULE.format(module=item["module"][:16])
     occurred_at = parse_time(item["occurred_at"].strip())
     if occurred_at is None:
-        return "occurred_at is not an ISO 8601 timestamp with a UTC offset"
+        return BAD_TIME
     return EventRow(
         event_id=item["event_id"].strip(),
         account=item["user"].strip().lower(),
@@ -211,7 +238,7 @@ def ingest_batch(session: Session, actor: Any, items: Sequence[Any]) -> IngestRe
     seen: set[str] = set()
     rows: list[EventRow] = []
     for offset, item in enumerate(items):
-        checked = "not valid JSON" if item is NOT_JSON else check_event(item, modules)
+        checked = NOT_VALID_JSON if item is NOT_JSON else check_event(item, modules)
         if isinstance(checked, str):
             result.rejected.append(Rejection(offset, checked))
         elif checked.event_id in seen:

@@ -21,6 +21,13 @@ from app.usage.backfill import import_csv
 
 blueprint = Blueprint("usage", __name__)
 
+
+@blueprint.app_template_filter("rejection_reason")
+def rejection_reason(reason: str) -> str:
+    """Why an event was rejected (stored as the API answers it, in English), in words."""
+    return str(service.REJECTIONS.in_words(reason))
+
+
 add_nav(NavItem(_l("Usage import"), "usage.import_page", Permission.TOKEN_MANAGE, order=86))
 add_nav(
     NavItem(_l("Unknown ERP accounts"), "usage.unknown_accounts", Permission.USAGE_VIEW, order=87)

@@ -111,6 +111,20 @@ def test_an_admin_imports_a_file_through_the_page(signed_in, admin, modules, db_
     assert (record.filename, record.rejected_count) == ("usage.csv", 3)
 
 
+def test_the_report_page_says_why_in_the_readers_language(signed_in, admin, modules, db_session):
+    browser = signed_in(admin)
+    location = upload(browser, CSV).headers["Location"]
+
+    page = browser.get(location, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    [record] = db_session.scalars(select(UsageImport)).all()
+
+    assert "module &#39;NOPE&#39; inconnu" in page
+    assert "champ &#39;user&#39; manquant" in page
+    assert "occurred_at n&#39;est pas un horodatage ISO 8601" in page
+    # stored as the API answers it
+    assert {"line": 4, "reason": "unknown module 'NOPE'"} in record.rejected
+
+
 def test_the_page_refuses_a_file_without_the_header(signed_in, admin, modules, db_session):
     browser = signed_in(admin)
 
