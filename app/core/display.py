@@ -8,7 +8,7 @@ for nothing, yes/no, an instant in the viewer's zone, a code with spaces, a list
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask_babel import gettext as _
@@ -34,7 +34,7 @@ def plain_value(value: Any) -> str:
     if isinstance(value, str):
         if _INSTANT.match(value):
             try:
-                return local_dt(datetime.fromisoformat(value))
+                return local_dt(value)
             except ValueError:
                 return value
         if _CODE.match(value):
@@ -45,3 +45,15 @@ def plain_value(value: Any) -> str:
 def plain_name(name: Any) -> str:
     """A recorded field or action name in words (``resolution_code`` -> "resolution code")."""
     return str(name).replace("_", " ")
+
+
+def code_in_words(words: Mapping[str, Any]) -> Callable[..., str]:
+    """A template filter that says a recorded code (a status, an outcome, a measure) in
+    words: its entry in ``words``, else the code with spaces; ``none`` (a dash) for no code."""
+
+    def in_words(code: str | None, none: str = "—") -> str:
+        if not code:
+            return str(none)
+        return str(words.get(code) or plain_name(code))
+
+    return in_words

@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
-from babel.dates import DateTimePattern, format_skeleton, match_skeleton, parse_pattern
+from babel.dates import DateTimePattern, match_skeleton, parse_pattern
 from babel.numbers import format_decimal
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from flask_babel import Babel, force_locale, get_locale, get_timezone, get_translations
@@ -165,10 +165,13 @@ def local_date(value: date | datetime | str | None) -> str:
         return "—"
     if isinstance(value, str):
         value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
-    locale = Locale.parse(str(get_locale() or LANGUAGES[0]))
+    speech = _speech()
+    locale, day = speech.formats[0], speech.formats[1]
     if isinstance(value, datetime):
-        return format_skeleton("yMMMd", value, tzinfo=_zone(), locale=locale)
-    return format_skeleton("yMMMd", value, locale=locale)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(speech.zone)
+    return day.apply(value, locale)
 
 
 def business_duration(seconds: int | float | None) -> str:

@@ -24,7 +24,7 @@ from app.catalogue.service import module_refs
 from app.core import forms
 from app.core.clock import utcnow
 from app.core.db import db
-from app.core.display import plain_name
+from app.core.display import code_in_words
 from app.core.edge import whole_number
 from app.core.errors import (
     ValidationFailed,
@@ -122,37 +122,17 @@ REPORT_MEASURES = {
 }
 
 
-@blueprint.app_template_filter("report_measure")
-def report_measure(name: str) -> str:
-    """A measure of the governance report in words."""
-    return str(REPORT_MEASURES.get(name) or plain_name(name))
-
-
-@blueprint.app_template_filter("decision_outcome")
-def decision_outcome(outcome: str | None) -> str:
-    """A committee decision's outcome on a request (approve/reject/defer) in words."""
-    return str(OUTCOME_LABELS.get(outcome, outcome)) if outcome else "—"
-
-
+# the run budget's forecast against its plan (green/amber/red)
 BUDGET_WORDS = {
     "green": _l("within plan"),
     "amber": _l("slightly over plan"),
     "red": _l("over plan"),
 }
-
-
-@blueprint.app_template_filter("budget_status")
-def budget_status(status: str | None) -> str:
-    """The run budget's forecast against its plan (green/amber/red) in words."""
-    return str(BUDGET_WORDS.get(status, status)) if status else "—"
-
-
-@blueprint.app_template_filter("governance_label")
-def governance_label(value: str | None) -> str:
-    """A recorded status in words."""
-    if value is None:
-        return "—"
-    return str(STATUS_LABELS.get(value, value.replace("_", " ")))
+governance_label = code_in_words(STATUS_LABELS)  # a recorded status or trend
+blueprint.add_app_template_filter(governance_label, "governance_label")
+blueprint.add_app_template_filter(code_in_words(REPORT_MEASURES), "report_measure")
+blueprint.add_app_template_filter(code_in_words(OUTCOME_LABELS), "decision_outcome")
+blueprint.add_app_template_filter(code_in_words(BUDGET_WORDS), "budget_status")
 
 
 def _today() -> date:

@@ -23,6 +23,7 @@ from app.core import forms
 from app.core.charts import chart_style, svg_response
 from app.core.clock import utcnow
 from app.core.db import db
+from app.core.display import code_in_words
 from app.core.edge import whole_number
 from app.core.errors import NotFound, PreconditionRequired, StaleWrite, StewardError
 from app.core.i18n import local_number
@@ -42,10 +43,8 @@ PERIODS = (30, 90, 180, 365)
 STATUS_WORDS = {"green": _l("on target"), "amber": _l("close to target"), "red": _l("off target")}
 
 
-@blueprint.app_template_filter("indicator_status")
-def indicator_status(status: str | None, none: str = "—") -> str:
-    """A point's status against its target (green/amber/red) in words; ``none`` without one."""
-    return str(STATUS_WORDS.get(status, status)) if status else str(none)
+# a point's status against its target (green/amber/red) in words
+blueprint.add_app_template_filter(code_in_words(STATUS_WORDS), "indicator_status")
 
 
 @dataclass(frozen=True)
@@ -301,7 +300,6 @@ def targets_page():
         "indicators/targets.html",
         targets=[(t, modules.get(t.module_id)) for t in service.list_targets(db.session)],
         indicators=registry.all_indicators(),
-        names={i.key: i.label for i in registry.all_indicators()},
         modules=module_refs(db.session),
         draft=forms.draft(),
         labels=FIELD_LABELS,

@@ -23,6 +23,7 @@ from app.core import forms
 from app.core.charts import svg_response
 from app.core.clock import utcnow
 from app.core.db import db
+from app.core.display import code_in_words
 from app.core.edge import whole_number
 from app.core.errors import StewardError, ValidationFailed
 from app.core.navigation import (
@@ -118,9 +119,7 @@ add_home_panel(
 )
 
 
-@blueprint.app_template_filter("sprint_status")
-def sprint_status(value: str) -> str:
-    return str(STATUS_NAMES.get(value, value.replace("_", " ")))
+blueprint.add_app_template_filter(code_in_words(STATUS_NAMES), "sprint_status")
 
 
 # --- the list, and planning a new sprint -------------------------------------------------------
